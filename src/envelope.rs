@@ -1,0 +1,195 @@
+//! Sealing data with age while it streams, and the envelope that describes a submission.
+//!
+//! Invariant: a [`Sealer`] is the only path from a source's plaintext to anything that leaves
+//! memory. It encrypts to every reviewer recipient as bytes arrive, and hands the inner writer
+//! only ciphertext. Callers MUST call [`Sealer::finish`], or the ciphertext is truncated (age's
+//! last chunk is written only then) and the blob does not decrypt.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `format` field of every envelope this version writes.
+pub const ENVELOPE_FORMAT: &str = "witness-drop-envelope/1";
+
+/// What the server knows about a submission, sealed as `envelope.age`. Only reviewers read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// [`ENVELOPE_FORMAT`].
+    pub format: String,
+    /// The submission id (also the folder name in exports).
+    pub id: String,
+    /// Exact time the submission was committed, RFC 3339 UTC. Kept only here, encrypted.
+    pub received_at: String,
+    /// The source's message, as typed.
+    pub message: String,
+    /// The attached files, in upload order; attachment `n` is stored as `file-n.age`.
+    pub attachments: Vec<Attachment>,
+    /// Who sent it, for replies; `None` until sources have codenames.
+    pub source: Option<SourceInfo>,
+}
+
+/// One attached file, as the source's browser described it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// 1-based position; the blob is `file-{n}.age`.
+    pub n: u32,
+    /// The file name the browser sent: untrusted, never used as a path as it is.
+    pub name: String,
+    /// The content type the browser sent: untrusted.
+    pub content_type: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, lower-case hex.
+    pub sha256: String,
+}
+
+/// A returning source, as reviewers see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// Opaque reference that links all submissions of one source.
+    pub reference: String,
+    /// Human-friendly two-word name for the source, e.g. "amber heron".
+    pub designation: String,
+    /// The source's age recipient for replies (`age1…`).
+    pub reply_recipient: String,
+}
+
+/// Size and SHA-256 of a byte stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Digest256 {
+    /// Bytes seen.
+    pub size: u64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+/// Why sealing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// There was no recipient to encrypt to.
+    #[error("no recipient to encrypt to")]
+    NoRecipients,
+    /// Writing the ciphertext failed.
+    #[error("writing ciphertext failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A writer that counts and hashes everything written through it.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Returns the inner writer and the digest of what went through.
+    pub fn finish(self) -> (W, Digest256) {
+        let digest = Digest256 {
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+        };
+        (self.inner, digest)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Encrypts one stream to many recipients as it is written.
+pub struct Sealer<W: Write> {
+    stream: age::stream::StreamWriter<HashingWriter<W>>,
+    plain: Sha256,
+    plain_size: u64,
+}
+
+impl<W: Write> Sealer<W> {
+    /// Starts an age stream to every recipient, writing ciphertext into `out`.
+    pub fn new(recipients: &[age::x25519::Recipient], out: W) -> Result<Self, SealError> {
+        let encryptor = age::Encryptor::with_recipients(
+            recipients.iter().map(|r| r as &dyn age::Recipient),
+        )
+        .map_err(|_| SealError::NoRecipients)?;
+        let stream = encryptor.wrap_output(HashingWriter::new(out))?;
+        Ok(Sealer {
+            stream,
+            plain: Sha256::new(),
+            plain_size: 0,
+        })
+    }
+
+    /// Encrypts `data`.
+    pub fn write_all(&mut self, data: &[u8]) -> Result<(), SealError> {
+        self.plain.update(data);
+        self.plain_size += data.len() as u64;
+        self.stream.write_all(data)?;
+        Ok(())
+    }
+
+    /// Plaintext bytes written so far.
+    pub fn plaintext_size(&self) -> u64 {
+        self.plain_size
+    }
+
+    /// Writes age's final chunk. Returns the inner writer, the plaintext digest and the
+    /// ciphertext digest.
+    pub fn finish(self) -> Result<(W, Digest256, Digest256), SealError> {
+        let hashing = self.stream.finish()?;
+        let (inner, cipher) = hashing.finish();
+        let plain = Digest256 {
+            size: self.plain_size,
+            sha256: hex::encode(self.plain.finalize()),
+        };
+        Ok((inner, plain, cipher))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn sealed_stream_opens_for_every_recipient_and_digests_match() {
+        let a = age::x25519::Identity::generate();
+        let b = age::x25519::Identity::generate();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut s = Sealer::new(&[a.to_public(), b.to_public()], Vec::new()).unwrap();
+        for chunk in data.chunks(7000) {
+            s.write_all(chunk).unwrap();
+        }
+        let (ct, plain, cipher) = s.finish().unwrap();
+        assert_eq!(plain.size, data.len() as u64);
+        assert_eq!(plain.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(cipher.size, ct.len() as u64);
+        assert_eq!(cipher.sha256, hex::encode(Sha256::digest(&ct)));
+        for id in [&a, &b] {
+            let d = age::Decryptor::new(&ct[..]).unwrap();
+            let mut r = d.decrypt(std::iter::once(id as &dyn age::Identity)).unwrap();
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).unwrap();
+            assert_eq!(out, data);
+        }
+        assert!(!ct.windows(16).any(|w| w == &data[1000..1016]));
+    }
+}

@@ -1,0 +1,22 @@
+//! witness-drop: a secure drop for witness testimony.
+//!
+//! Threat model in brief (the whole one is in the README):
+//! - The server encrypts everything a source sends with age, to the reviewers' public keys,
+//!   while it streams in. It stores only ciphertext and never holds a key that decrypts it.
+//! - A seized disk shows ciphertext, random ids, and days: no times, IP addresses, user agents,
+//!   file names or codenames, because none are ever written or logged.
+//! - A receipt means the submission is flushed to disk; anything not committed is removed.
+//! - Reviewers decrypt offline with `witness-review`, which treats every byte of an export as
+//!   hostile: it verifies hashes and the ledger, writes only inside its output folder, never
+//!   overwrites, and never opens or runs what it decrypts.
+//!
+//! The reviewer side (everything not behind the `server` feature) builds without axum, tokio
+//! or sled.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod day;
+pub mod envelope;
+pub mod export;
+pub mod keys;
+pub mod ledger;
