@@ -20,3 +20,14 @@ pub mod envelope;
 pub mod export;
 pub mod keys;
 pub mod ledger;
+pub mod review;
+pub mod safename;
+
+#[cfg(feature = "server")]
+pub mod admin;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
+pub mod web;

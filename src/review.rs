@@ -1,0 +1,1 @@
+//! Reviewer tool logic (keygen, decrypt, verify). Placeholder.

@@ -1,0 +1,1 @@
+//! Safe file names. Placeholder.
