@@ -1,1 +1,328 @@
-//! config. Placeholder.
+//! One [`Config`], loaded from TOML and `WITNESS_DROP_*` environment variables, validated at
+//! start-up.
+//!
+//! Invariant: a `Config` that exists is usable: every value was checked, and every error names
+//! the key and says what to put there. Relative paths in a config file are taken relative to
+//! that file's folder (so `deploy/witness-drop.toml` works from anywhere); defaults and
+//! environment values are relative to the working directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The default config file, read from the working directory when present.
+pub const DEFAULT_CONFIG_FILE: &str = "witness-drop.toml";
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Address of the source interface.
+    pub listen: SocketAddr,
+    /// sled database and instance secrets.
+    pub data_dir: PathBuf,
+    /// Reviewer public keys.
+    pub recipients: PathBuf,
+    /// Largest submission, all files together, in bytes.
+    pub max_upload_bytes: u64,
+    /// Uploads at once; beyond it a "busy, try again" page.
+    pub max_concurrent_uploads: usize,
+    /// The onion address (`…onion`), if the drop is published as one.
+    pub onion_address: Option<String>,
+    /// The organisation's name, shown on pages.
+    pub org_name: String,
+    /// The file this was loaded from, if any.
+    pub source_file: Option<PathBuf>,
+}
+
+/// Why the configuration is not usable. Each message names the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("config key `{key}` (or WITNESS_DROP_{env}): {message}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// Its environment variable suffix.
+        env: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    recipients: Option<PathBuf>,
+    max_upload_bytes: Option<SizeValue>,
+    max_concurrent_uploads: Option<i64>,
+    onion_address: Option<String>,
+    org_name: Option<String>,
+}
+
+/// A size as a number of bytes or a string such as `"1GiB"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(i64),
+    Text(String),
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        env: key.to_uppercase(),
+        message: message.into(),
+    }
+}
+
+/// Parses `1073741824`, `1GiB`, `500 MiB`, `64KiB`, `2GB` (decimal units are accepted too).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+impl Config {
+    /// Loads `path`, or `witness-drop.toml` in the working directory when `path` is `None` and
+    /// that file exists, then applies environment overrides and validates.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let default = Path::new(DEFAULT_CONFIG_FILE);
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None if default.is_file() => Some(default.to_path_buf()),
+            None => None,
+        };
+        let mut raw = match &file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                toml::from_str::<RawConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    message: e.message().to_owned(),
+                })?
+            }
+            None => RawConfig::default(),
+        };
+        // Paths from the file are relative to the file's folder.
+        if let Some(base) = file.as_ref().and_then(|f| f.parent()) {
+            for p in [&mut raw.data_dir, &mut raw.recipients].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
+        Self::apply_env(&mut raw, |k| std::env::var(k).ok())?;
+        Self::validate(raw, file)
+    }
+
+    fn apply_env(
+        raw: &mut RawConfig,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let var = |key: &str| get(&format!("WITNESS_DROP_{}", key.to_uppercase()));
+        if let Some(v) = var("listen") {
+            raw.listen = Some(v);
+        }
+        if let Some(v) = var("data_dir") {
+            raw.data_dir = Some(v.into());
+        }
+        if let Some(v) = var("recipients") {
+            raw.recipients = Some(v.into());
+        }
+        if let Some(v) = var("max_upload_bytes") {
+            raw.max_upload_bytes = Some(SizeValue::Text(v));
+        }
+        if let Some(v) = var("max_concurrent_uploads") {
+            let n = v.trim().parse().map_err(|_| {
+                invalid("max_concurrent_uploads", "must be a whole number, for example 8")
+            })?;
+            raw.max_concurrent_uploads = Some(n);
+        }
+        if let Some(v) = var("onion_address") {
+            raw.onion_address = Some(v);
+        }
+        if let Some(v) = var("org_name") {
+            raw.org_name = Some(v);
+        }
+        Ok(())
+    }
+
+    fn validate(raw: RawConfig, source_file: Option<PathBuf>) -> Result<Config, ConfigError> {
+        let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("`{listen_text}` is not an address and port, for example 127.0.0.1:8080"),
+            )
+        })?;
+        let max_upload_bytes = match raw.max_upload_bytes {
+            None => 1 << 30,
+            Some(SizeValue::Bytes(n)) => u64::try_from(n)
+                .map_err(|_| invalid("max_upload_bytes", "must not be negative"))?,
+            Some(SizeValue::Text(t)) => parse_size(&t).ok_or_else(|| {
+                invalid(
+                    "max_upload_bytes",
+                    format!("`{t}` is not a size: write bytes or a unit, for example \"1GiB\""),
+                )
+            })?,
+        };
+        if max_upload_bytes < 1024 {
+            return Err(invalid(
+                "max_upload_bytes",
+                "must be at least 1KiB (the default is 1GiB)",
+            ));
+        }
+        let max_concurrent_uploads = match raw.max_concurrent_uploads {
+            None => 8,
+            Some(n) if (1..=1024).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(invalid(
+                    "max_concurrent_uploads",
+                    "must be between 1 and 1024 (the default is 8)",
+                ))
+            }
+        };
+        let onion_address = match raw.onion_address.map(|s| s.trim().to_ascii_lowercase()) {
+            None => None,
+            Some(s) if s.is_empty() => None,
+            Some(s) => {
+                let host = s.strip_prefix("http://").unwrap_or(&s).trim_end_matches('/');
+                let label = host.strip_suffix(".onion").unwrap_or("");
+                let ok = label.len() == 56
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+                if !ok {
+                    return Err(invalid(
+                        "onion_address",
+                        "must be a v3 onion address: 56 letters and digits followed by .onion (see /var/lib/tor/witness-drop/hostname)",
+                    ));
+                }
+                Some(host.to_owned())
+            }
+        };
+        let org_name = raw
+            .org_name
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|| "witness-drop".to_owned());
+        if org_name.is_empty() || org_name.chars().count() > 100 || org_name.chars().any(char::is_control) {
+            return Err(invalid(
+                "org_name",
+                "must be 1 to 100 characters, without control characters",
+            ));
+        }
+        Ok(Config {
+            listen,
+            data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
+            recipients: raw
+                .recipients
+                .unwrap_or_else(|| PathBuf::from("keys/recipients.txt")),
+            max_upload_bytes,
+            max_concurrent_uploads,
+            onion_address,
+            org_name,
+            source_file,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "t".into(),
+            message: e.message().to_owned(),
+        })?;
+        let env: Vec<(String, String)> =
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::apply_env(&mut raw, |k| {
+            env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
+        })?;
+        Config::validate(raw, None)
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = from("", &[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.recipients, PathBuf::from("keys/recipients.txt"));
+        assert_eq!(c.max_upload_bytes, 1 << 30);
+        assert_eq!(c.max_concurrent_uploads, 8);
+        assert_eq!(c.onion_address, None);
+        assert_eq!(c.org_name, "witness-drop");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let c = from(
+            "listen = \"127.0.0.1:9000\"\nmax_upload_bytes = \"10MiB\"\n",
+            &[("WITNESS_DROP_LISTEN", "127.0.0.1:9001"), ("WITNESS_DROP_MAX_CONCURRENT_UPLOADS", "3")],
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.max_upload_bytes, 10 << 20);
+        assert_eq!(c.max_concurrent_uploads, 3);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (text, key) in [
+            ("listen = \"nowhere\"", "listen"),
+            ("max_upload_bytes = \"lots\"", "max_upload_bytes"),
+            ("max_concurrent_uploads = 0", "max_concurrent_uploads"),
+            ("onion_address = \"example.com\"", "onion_address"),
+        ] {
+            let e = from(text, &[]).unwrap_err().to_string();
+            assert!(e.contains(key), "{e}");
+        }
+        let e = from("colour = 1", &[]).unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("500 MiB"), Some(500 << 20));
+        assert_eq!(parse_size("123"), Some(123));
+        assert_eq!(parse_size("1 parsec"), None);
+        assert_eq!(parse_size("99999999999999999999G"), None);
+    }
+}
