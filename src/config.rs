@@ -97,9 +97,7 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
 /// Parses `1073741824`, `1GiB`, `500 MiB`, `64KiB`, `2GB` (decimal units are accepted too).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: u64 = num.parse().ok()?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -140,7 +138,10 @@ impl Config {
         };
         // Paths from the file are relative to the file's folder.
         if let Some(base) = file.as_ref().and_then(|f| f.parent()) {
-            for p in [&mut raw.data_dir, &mut raw.recipients].into_iter().flatten() {
+            for p in [&mut raw.data_dir, &mut raw.recipients]
+                .into_iter()
+                .flatten()
+            {
                 if p.is_relative() {
                     *p = base.join(&*p);
                 }
@@ -169,7 +170,10 @@ impl Config {
         }
         if let Some(v) = var("max_concurrent_uploads") {
             let n = v.trim().parse().map_err(|_| {
-                invalid("max_concurrent_uploads", "must be a whole number, for example 8")
+                invalid(
+                    "max_concurrent_uploads",
+                    "must be a whole number, for example 8",
+                )
             })?;
             raw.max_concurrent_uploads = Some(n);
         }
@@ -192,8 +196,9 @@ impl Config {
         })?;
         let max_upload_bytes = match raw.max_upload_bytes {
             None => 1 << 30,
-            Some(SizeValue::Bytes(n)) => u64::try_from(n)
-                .map_err(|_| invalid("max_upload_bytes", "must not be negative"))?,
+            Some(SizeValue::Bytes(n)) => {
+                u64::try_from(n).map_err(|_| invalid("max_upload_bytes", "must not be negative"))?
+            }
             Some(SizeValue::Text(t)) => parse_size(&t).ok_or_else(|| {
                 invalid(
                     "max_upload_bytes",
@@ -221,7 +226,10 @@ impl Config {
             None => None,
             Some(s) if s.is_empty() => None,
             Some(s) => {
-                let host = s.strip_prefix("http://").unwrap_or(&s).trim_end_matches('/');
+                let host = s
+                    .strip_prefix("http://")
+                    .unwrap_or(&s)
+                    .trim_end_matches('/');
                 let label = host.strip_suffix(".onion").unwrap_or("");
                 let ok = label.len() == 56
                     && label
@@ -240,7 +248,10 @@ impl Config {
             .org_name
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|| "witness-drop".to_owned());
-        if org_name.is_empty() || org_name.chars().count() > 100 || org_name.chars().any(char::is_control) {
+        if org_name.is_empty()
+            || org_name.chars().count() > 100
+            || org_name.chars().any(char::is_control)
+        {
             return Err(invalid(
                 "org_name",
                 "must be 1 to 100 characters, without control characters",
@@ -270,8 +281,10 @@ mod tests {
             path: "t".into(),
             message: e.message().to_owned(),
         })?;
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::apply_env(&mut raw, |k| {
             env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
         })?;
@@ -294,7 +307,10 @@ mod tests {
     fn env_overrides_file() {
         let c = from(
             "listen = \"127.0.0.1:9000\"\nmax_upload_bytes = \"10MiB\"\n",
-            &[("WITNESS_DROP_LISTEN", "127.0.0.1:9001"), ("WITNESS_DROP_MAX_CONCURRENT_UPLOADS", "3")],
+            &[
+                ("WITNESS_DROP_LISTEN", "127.0.0.1:9001"),
+                ("WITNESS_DROP_MAX_CONCURRENT_UPLOADS", "3"),
+            ],
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9001);

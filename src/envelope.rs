@@ -126,10 +126,9 @@ pub struct Sealer<W: Write> {
 impl<W: Write> Sealer<W> {
     /// Starts an age stream to every recipient, writing ciphertext into `out`.
     pub fn new(recipients: &[age::x25519::Recipient], out: W) -> Result<Self, SealError> {
-        let encryptor = age::Encryptor::with_recipients(
-            recipients.iter().map(|r| r as &dyn age::Recipient),
-        )
-        .map_err(|_| SealError::NoRecipients)?;
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|_| SealError::NoRecipients)?;
         let stream = encryptor.wrap_output(HashingWriter::new(out))?;
         Ok(Sealer {
             stream,
@@ -185,7 +184,9 @@ mod tests {
         assert_eq!(cipher.sha256, hex::encode(Sha256::digest(&ct)));
         for id in [&a, &b] {
             let d = age::Decryptor::new(&ct[..]).unwrap();
-            let mut r = d.decrypt(std::iter::once(id as &dyn age::Identity)).unwrap();
+            let mut r = d
+                .decrypt(std::iter::once(id as &dyn age::Identity))
+                .unwrap();
             let mut out = Vec::new();
             r.read_to_end(&mut out).unwrap();
             assert_eq!(out, data);

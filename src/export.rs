@@ -118,7 +118,14 @@ mod tests {
     fn blob_names() {
         assert!(is_valid_blob_name("envelope.age"));
         assert_eq!(blob_file_number("file-12.age"), Some(12));
-        for bad in ["file-0.age", "file-01.age", "file-.age", "file-1.age/..", "../file-1.age", "file-1"] {
+        for bad in [
+            "file-0.age",
+            "file-01.age",
+            "file-.age",
+            "file-1.age/..",
+            "../file-1.age",
+            "file-1",
+        ] {
             assert!(!is_valid_blob_name(bad), "{bad}");
         }
     }

@@ -169,7 +169,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.txt");
         std::fs::write(&p, format!("{DEMO_MARKER}\n{}\n", key())).unwrap();
-        assert!(matches!(load_recipients(&p, false), Err(KeysError::Demo { .. })));
+        assert!(matches!(
+            load_recipients(&p, false),
+            Err(KeysError::Demo { .. })
+        ));
         assert!(load_recipients(&p, true).unwrap().demo);
     }
 }

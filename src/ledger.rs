@@ -107,7 +107,10 @@ impl LedgerEntry {
             self.seq, self.prev, self.id, self.day
         );
         for blob in &self.blobs {
-            text.push_str(&format!("blob {} {} {}\n", blob.name, blob.size, blob.sha256));
+            text.push_str(&format!(
+                "blob {} {} {}\n",
+                blob.name, blob.size, blob.sha256
+            ));
         }
         text
     }
@@ -167,7 +170,13 @@ mod tests {
                 size: 100 + seq,
                 sha256: hex::encode([seq as u8; 32]),
             }];
-            out.push(LedgerEntry::new(seq, &prev, &format!("id{seq}"), "2026-11-29", blobs));
+            out.push(LedgerEntry::new(
+                seq,
+                &prev,
+                &format!("id{seq}"),
+                "2026-11-29",
+                blobs,
+            ));
         }
         out
     }
@@ -200,7 +209,13 @@ mod tests {
 
         let mut c = chain(4);
         c.remove(2);
-        assert_eq!(verify_chain(&c), Err(LedgerError::Gap { seq: 3, prev_seq: 1 }));
+        assert_eq!(
+            verify_chain(&c),
+            Err(LedgerError::Gap {
+                seq: 3,
+                prev_seq: 1
+            })
+        );
 
         // Rebuilding a later entry with correct hash but dropping one still breaks the link.
         let mut c = chain(4);

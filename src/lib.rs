@@ -20,6 +20,8 @@ pub mod envelope;
 pub mod export;
 pub mod keys;
 pub mod ledger;
+#[cfg(feature = "server")]
+pub mod operator;
 pub mod review;
 pub mod safename;
 
@@ -29,5 +31,7 @@ pub mod admin;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod upload;
 #[cfg(feature = "server")]
 pub mod web;

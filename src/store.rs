@@ -118,7 +118,11 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 
 /// Creates a private folder (0700) if it does not exist.
 pub fn private_dir(path: &Path) -> io::Result<()> {
-    match fs::DirBuilder::new().recursive(true).mode(0o700).create(path) {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+    {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
         Err(e) => Err(e),
@@ -141,7 +145,8 @@ impl Store {
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io)
-                    if io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+                    if io.kind() == io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
                 {
                     StoreError::Locked(path.display().to_string())
                 }
@@ -255,7 +260,10 @@ impl Store {
                 hash: entry.hash.clone(),
             };
             subs.insert(&raw, serde_json::to_vec(&record).map_err(abort)?)?;
-            ledger.insert(&seq.to_be_bytes(), serde_json::to_vec(&entry).map_err(abort)?)?;
+            ledger.insert(
+                &seq.to_be_bytes(),
+                serde_json::to_vec(&entry).map_err(abort)?,
+            )?;
             meta.insert("head", serde_json::to_vec(&new_head).map_err(abort)?)?;
             Ok(entry)
         });
@@ -266,6 +274,12 @@ impl Store {
         };
         self.db.flush()?;
         Ok(entry)
+    }
+
+    /// Flushes sled (at shutdown).
+    pub fn flush_all(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Every committed submission, in ledger order.
@@ -317,7 +331,8 @@ impl Store {
             let mut rec: SubmissionRecord = serde_json::from_slice(&v).map_err(corrupt)?;
             if rec.exported.is_none() {
                 rec.exported = Some(today.clone());
-                self.subs.insert(raw, serde_json::to_vec(&rec).map_err(corrupt)?)?;
+                self.subs
+                    .insert(raw, serde_json::to_vec(&rec).map_err(corrupt)?)?;
             }
         }
         self.db.flush()?;
@@ -371,7 +386,9 @@ impl Store {
                 let path = self.blob_path(&id, i as u16)?;
                 match fs::metadata(&path) {
                     Ok(m) if m.len() == blob.size => {}
-                    Ok(_) => problems.push(format!("submission {id}: {} has the wrong size", blob.name)),
+                    Ok(_) => {
+                        problems.push(format!("submission {id}: {} has the wrong size", blob.name))
+                    }
                     Err(_) => problems.push(format!("submission {id}: {} is missing", blob.name)),
                 }
             }
@@ -418,7 +435,11 @@ mod tests {
         w.write_all(data).unwrap();
         w.finish().unwrap();
         BlobDigest {
-            name: if blob == 0 { "envelope.age".into() } else { format!("file-{blob}.age") },
+            name: if blob == 0 {
+                "envelope.age".into()
+            } else {
+                format!("file-{blob}.age")
+            },
             size: data.len() as u64,
             sha256: String::new(),
         }
@@ -426,7 +447,11 @@ mod tests {
 
     fn read(store: &Store, id: &str, blob: u16) -> Vec<u8> {
         let mut out = Vec::new();
-        store.open_blob(id, blob).unwrap().read_to_end(&mut out).unwrap();
+        store
+            .open_blob(id, blob)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 
@@ -483,7 +508,10 @@ mod tests {
         write_blob(&store, &id, 1, &[1u8; 100]);
         store.abort_upload(&id).unwrap();
         assert_eq!(fs::read_dir(dir.path().join("blobs")).unwrap().count(), 0);
-        assert!(matches!(store.open_blob(&id, 1), Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.open_blob(&id, 1),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]
@@ -500,7 +528,12 @@ mod tests {
         assert_eq!(store.purge_exported_before(Day::today()).unwrap(), 0);
         let future = Day::parse("2999-01-01").unwrap();
         assert_eq!(store.purge_exported_before(future).unwrap(), 1);
-        let left: Vec<_> = store.submissions().unwrap().into_iter().map(|s| s.0).collect();
+        let left: Vec<_> = store
+            .submissions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
         assert_eq!(left, vec![b.clone()]);
         assert!(!dir.path().join("blobs").join(&a).exists());
         assert_eq!(store.ledger_from(0).unwrap().len(), 2);
@@ -511,26 +544,49 @@ mod tests {
     fn sled_bulk_experiment() {
         // Stores 1 GiB in sled values of CHUNK bytes (default 64 KiB), flushing every FLUSH
         // inserts (0: only at the end); prints speed, disk use and peak memory.
-        let chunk: usize = std::env::var("CHUNK").ok().and_then(|v| v.parse().ok()).unwrap_or(65536);
-        let flush_every: usize = std::env::var("FLUSH").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let chunk: usize = std::env::var("CHUNK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(65536);
+        let flush_every: usize = std::env::var("FLUSH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let dir = tempfile::tempdir_in(".").unwrap();
-        let db = sled::Config::new().path(dir.path()).cache_capacity(CACHE_CAPACITY).open().unwrap();
+        let db = sled::Config::new()
+            .path(dir.path())
+            .cache_capacity(CACHE_CAPACITY)
+            .open()
+            .unwrap();
         let tree = db.open_tree("chunks").unwrap();
         let data = vec![0x5au8; chunk];
         let n = (1usize << 30) / chunk;
         let t = std::time::Instant::now();
         for i in 0..n {
-            tree.insert((i as u64).to_be_bytes(), data.as_slice()).unwrap();
+            tree.insert((i as u64).to_be_bytes(), data.as_slice())
+                .unwrap();
             if flush_every > 0 && i % flush_every == flush_every - 1 {
                 db.flush().unwrap();
             }
         }
         db.flush().unwrap();
         let el = t.elapsed().as_secs_f64();
-        println!("chunk {chunk} flush {flush_every}: 1 GiB in {el:.2}s = {:.0} MiB/s", 1024.0 / el);
-        let du = std::process::Command::new("du").arg("-sh").arg(dir.path()).output().unwrap();
+        println!(
+            "chunk {chunk} flush {flush_every}: 1 GiB in {el:.2}s = {:.0} MiB/s",
+            1024.0 / el
+        );
+        let du = std::process::Command::new("du")
+            .arg("-sh")
+            .arg(dir.path())
+            .output()
+            .unwrap();
         println!("disk: {}", String::from_utf8_lossy(&du.stdout));
         let st = std::fs::read_to_string("/proc/self/status").unwrap();
-        println!("{}", st.lines().filter(|l| l.starts_with("VmHWM")).collect::<String>());
+        println!(
+            "{}",
+            st.lines()
+                .filter(|l| l.starts_with("VmHWM"))
+                .collect::<String>()
+        );
     }
 }

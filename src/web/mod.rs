@@ -1,1 +1,145 @@
-//! web. Placeholder.
+//! The source interface: routes, limits and security headers.
+//!
+//! Invariants:
+//! - No access log: nothing here logs an address, a user agent, a path with an id, a file name
+//!   or message text, and no log line marks when a submission arrived.
+//! - Every response, error pages included, carries the security headers of [`security_headers`].
+//! - Request bodies are read only by the submission handler, which encrypts as it reads.
+
+mod error;
+mod html;
+mod misc;
+mod submit;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::store::Store;
+
+pub use error::WebError;
+
+/// Longest message text, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
+
+/// An upload that sends nothing for this long is dropped (Tor circuits stall, but not for
+/// minutes).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Slowest sustained upload speed we wait for: 1 Mbit/s, under Tor's usual 2-3 Mbit/s.
+pub const SLOWEST_BYTES_PER_SEC: u64 = 125_000;
+
+/// Shared state of the web server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Reviewer recipients at start-up.
+    pub recipients: Arc<Vec<age::x25519::Recipient>>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// One permit per upload in progress.
+    pub uploads: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(config: Config, recipients: Vec<age::x25519::Recipient>, store: Store) -> Self {
+        AppState {
+            uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
+            store,
+            recipients: Arc::new(recipients),
+            config: Arc::new(config),
+        }
+    }
+
+    /// The whole-upload deadline: the largest upload at the slowest speed, at least an hour.
+    pub fn upload_deadline(&self) -> Duration {
+        let secs = self.config.max_upload_bytes / SLOWEST_BYTES_PER_SEC;
+        Duration::from_secs(secs.max(3600))
+    }
+
+    /// The body limit of the upload route: files plus message plus multipart overhead.
+    pub fn body_limit(&self) -> usize {
+        let limit = self
+            .config
+            .max_upload_bytes
+            .saturating_add(MAX_MESSAGE_BYTES as u64)
+            .saturating_add(4 << 20);
+        usize::try_from(limit).unwrap_or(usize::MAX)
+    }
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let limit = state.body_limit();
+    Router::new()
+        .merge(misc::router())
+        .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
+        .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds the security headers to every response.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::CACHE_CONTROL, "no-store");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), interest-cohort=(), browsing-topics=(), payment=(), usb=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("x-robots-tag"),
+        "noindex, nofollow",
+    );
+    h.remove(header::SERVER);
+    res
+}
+
+/// Serves until `shutdown` completes. Prints `witness-drop listening on http://ADDR` on stdout
+/// once the socket is bound (scripts and tests wait for that line).
+pub async fn serve(
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("witness-drop listening on http://{addr}");
+    tracing::info!("serving the source interface");
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,300 @@
+//! The submission pipeline: from multipart parts to a committed, durable submission.
+//!
+//! Invariant: plaintext crosses from the async handler to one blocking worker over a bounded
+//! channel and is encrypted there at once ([`crate::envelope::Sealer`]); the store receives
+//! only ciphertext. Memory per upload is bounded by the channel (a few chunks), age's 64 KiB
+//! chunk buffer, and the file write buffer, whatever the file size. An [`Upload`] that is
+//! dropped without [`Upload::commit`] removes everything it stored.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use zeroize::Zeroizing;
+
+use crate::day::exact_utc_now;
+use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, ENVELOPE_FORMAT};
+use crate::export::{file_blob_name, ENVELOPE_BLOB};
+use crate::ledger::{BlobDigest, LedgerEntry};
+use crate::store::{BlobWriter, Store, StoreError};
+
+/// Messages queued between the handler and the worker; each holds at most one body chunk.
+const CHANNEL_DEPTH: usize = 16;
+
+/// Most attachments in one submission.
+pub const MAX_FILES: u32 = 500;
+
+/// Why an upload failed. Never carries plaintext, file names or message text.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Storing ciphertext failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// Encryption failed.
+    #[error("encryption: {0}")]
+    Seal(#[from] crate::envelope::SealError),
+    /// Writing failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Too many attachments.
+    #[error("too many files")]
+    TooManyFiles,
+    /// The worker stopped (after an earlier error).
+    #[error("upload worker stopped")]
+    WorkerGone,
+    /// The worker thread panicked or could not start.
+    #[error("upload worker failed")]
+    Worker,
+}
+
+enum Cmd {
+    StartFile {
+        name: String,
+        content_type: String,
+    },
+    Data(Bytes),
+    EndFile,
+    Commit {
+        message: Zeroizing<String>,
+        source: Option<SourceInfo>,
+        reply: oneshot::Sender<Result<Committed, UploadError>>,
+    },
+}
+
+/// A committed submission.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The submission id.
+    pub id: String,
+    /// Its ledger entry.
+    pub ledger: LedgerEntry,
+    /// Number of attached files.
+    pub files: u32,
+}
+
+/// One submission being received.
+pub struct Upload {
+    tx: mpsc::Sender<Cmd>,
+    worker: Option<tokio::task::JoinHandle<Result<(), UploadError>>>,
+    files: u32,
+    in_file: bool,
+}
+
+impl Upload {
+    /// Starts a submission: reserves an id and a worker.
+    pub async fn start(
+        store: Store,
+        recipients: Arc<Vec<age::x25519::Recipient>>,
+    ) -> Result<Upload, UploadError> {
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let s = store.clone();
+        let id = tokio::task::spawn_blocking(move || s.begin_upload())
+            .await
+            .map_err(|_| UploadError::Worker)??;
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut w = Worker {
+                store,
+                recipients,
+                id,
+                current: None,
+                attachments: Vec::new(),
+                blobs: Vec::new(),
+                committed: false,
+            };
+            let result = w.run(rx);
+            if !w.committed {
+                // Aborted, failed or dropped: leave nothing behind.
+                if let Err(e) = w.store.abort_upload(&w.id) {
+                    tracing::error!("removing an aborted upload failed: {e}");
+                }
+            }
+            result
+        });
+        Ok(Upload {
+            tx,
+            worker: Some(worker),
+            files: 0,
+            in_file: false,
+        })
+    }
+
+    async fn send(&mut self, cmd: Cmd) -> Result<(), UploadError> {
+        if self.tx.send(cmd).await.is_err() {
+            return Err(self.worker_error().await);
+        }
+        Ok(())
+    }
+
+    async fn worker_error(&mut self) -> UploadError {
+        match self.worker.take() {
+            Some(h) => match h.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => UploadError::WorkerGone,
+                Err(_) => UploadError::Worker,
+            },
+            None => UploadError::WorkerGone,
+        }
+    }
+
+    /// Starts attachment N+1. `name` and `content_type` are the browser's, kept only in the
+    /// encrypted envelope.
+    pub async fn start_file(
+        &mut self,
+        name: String,
+        content_type: String,
+    ) -> Result<(), UploadError> {
+        if self.files >= MAX_FILES {
+            return Err(UploadError::TooManyFiles);
+        }
+        self.files += 1;
+        self.in_file = true;
+        self.send(Cmd::StartFile { name, content_type }).await
+    }
+
+    /// Encrypts and stores the next bytes of the current file.
+    pub async fn write(&mut self, data: Bytes) -> Result<(), UploadError> {
+        self.send(Cmd::Data(data)).await
+    }
+
+    /// Ends the current file.
+    pub async fn end_file(&mut self) -> Result<(), UploadError> {
+        self.in_file = false;
+        self.send(Cmd::EndFile).await
+    }
+
+    /// Seals the envelope, commits and flushes. When this returns `Ok`, the submission is
+    /// durable and a receipt may be shown.
+    pub async fn commit(
+        mut self,
+        message: Zeroizing<String>,
+        source: Option<SourceInfo>,
+    ) -> Result<Committed, UploadError> {
+        if self.in_file {
+            self.end_file().await?;
+        }
+        let (reply, rx) = oneshot::channel();
+        self.send(Cmd::Commit {
+            message,
+            source,
+            reply,
+        })
+        .await?;
+        match rx.await {
+            Ok(r) => r,
+            Err(_) => Err(self.worker_error().await),
+        }
+    }
+}
+
+struct Current {
+    sealer: Sealer<BlobWriter>,
+    name: String,
+    content_type: String,
+}
+
+struct Worker {
+    store: Store,
+    recipients: Arc<Vec<age::x25519::Recipient>>,
+    id: String,
+    current: Option<Current>,
+    attachments: Vec<Attachment>,
+    blobs: Vec<BlobDigest>,
+    committed: bool,
+}
+
+impl Worker {
+    fn run(&mut self, mut rx: mpsc::Receiver<Cmd>) -> Result<(), UploadError> {
+        while let Some(cmd) = rx.blocking_recv() {
+            match cmd {
+                Cmd::StartFile { name, content_type } => {
+                    self.end_file()?;
+                    let n = self.attachments.len() as u16 + 1;
+                    let writer = self.store.blob_writer(&self.id, n)?;
+                    self.current = Some(Current {
+                        sealer: Sealer::new(&self.recipients, writer)?,
+                        name,
+                        content_type,
+                    });
+                }
+                Cmd::Data(bytes) => {
+                    if let Some(c) = self.current.as_mut() {
+                        c.sealer.write_all(&bytes)?;
+                    }
+                }
+                Cmd::EndFile => self.end_file()?,
+                Cmd::Commit {
+                    message,
+                    source,
+                    reply,
+                } => {
+                    let result = self.commit(message, source);
+                    let ok = result.is_ok();
+                    self.committed = ok;
+                    let _ = reply.send(result);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_file(&mut self) -> Result<(), UploadError> {
+        let Some(c) = self.current.take() else {
+            return Ok(());
+        };
+        let (writer, plain, cipher) = c.sealer.finish()?;
+        writer.finish()?;
+        let n = self.attachments.len() as u32 + 1;
+        self.attachments.push(Attachment {
+            n,
+            name: c.name,
+            content_type: c.content_type,
+            size: plain.size,
+            sha256: plain.sha256,
+        });
+        self.blobs.push(BlobDigest {
+            name: file_blob_name(n),
+            size: cipher.size,
+            sha256: cipher.sha256,
+        });
+        Ok(())
+    }
+
+    fn commit(
+        &mut self,
+        message: Zeroizing<String>,
+        source: Option<SourceInfo>,
+    ) -> Result<Committed, UploadError> {
+        self.end_file()?;
+        let envelope = Envelope {
+            format: ENVELOPE_FORMAT.to_owned(),
+            id: self.id.clone(),
+            received_at: exact_utc_now(),
+            message: message.to_string(),
+            attachments: std::mem::take(&mut self.attachments),
+            source,
+        };
+        let json = Zeroizing::new(
+            serde_json::to_vec(&envelope).map_err(|e| std::io::Error::other(e.to_string()))?,
+        );
+        // The envelope's copy of the message is not zeroised by serde; drop it promptly.
+        let files = envelope.attachments.len() as u32;
+        drop(envelope);
+        let mut sealer = Sealer::new(&self.recipients, self.store.blob_writer(&self.id, 0)?)?;
+        sealer.write_all(&json)?;
+        let (writer, _, cipher) = sealer.finish()?;
+        writer.finish()?;
+        let mut blobs = vec![BlobDigest {
+            name: ENVELOPE_BLOB.to_owned(),
+            size: cipher.size,
+            sha256: cipher.sha256,
+        }];
+        blobs.append(&mut self.blobs);
+        let ledger = self.store.commit(&self.id, blobs)?;
+        Ok(Committed {
+            id: self.id.clone(),
+            ledger,
+            files,
+        })
+    }
+}
