@@ -1,0 +1,140 @@
+//! Limits and bad input: each gets its answer, nothing is stored, and the server keeps serving.
+
+use std::io::Write;
+use std::process::Command;
+
+use crate::util::*;
+
+fn small_submission_works(server: &Server) {
+    let (status, body) = post_multipart(
+        server,
+        "/en/submit",
+        Multipart::new().text("message", b"still here"),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn over_size_upload_gets_413_and_leaves_nothing() {
+    let server = Server::start(Opts {
+        max_upload_bytes: 1 << 20,
+        ..Opts::default()
+    });
+    // Two files that together exceed the limit; the body itself fits the transport limit.
+    let mp = Multipart::new()
+        .text("message", b"too big")
+        .file("a.bin", &random_bytes(700_000))
+        .file("b.bin", &random_bytes(700_000));
+    let (status, body) = post_multipart(&server, "/en/submit", mp);
+    assert_eq!(status, 413);
+    assert!(body.contains("1 MiB"), "the page states the limit: {body}");
+    assert!(wait_until(5, || server.blob_folders() == 0), "nothing stored");
+    // Far over the limit, announced by Content-Length: refused at once.
+    let mut s = start_raw_upload(&server, 50 << 20, b"");
+    assert_eq!(read_status(&mut s), 413);
+    assert!(server.health());
+    small_submission_works(&server);
+    let export = server.export("export");
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(export.join("export.json")).unwrap()).unwrap();
+    assert_eq!(m["submissions"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn too_long_message_is_refused() {
+    let server = Server::start(Opts::default());
+    let long = vec![b'x'; 600 * 1024];
+    let (status, _) = post_multipart(&server, "/en/submit", Multipart::new().text("message", &long));
+    assert_eq!(status, 413);
+    assert!(wait_until(5, || server.blob_folders() == 0));
+    small_submission_works(&server);
+}
+
+#[test]
+fn beyond_concurrent_uploads_is_busy_then_recovers() {
+    let server = Server::start(Opts {
+        max_concurrent_uploads: 1,
+        ..Opts::default()
+    });
+    // One upload in progress: head and the first bytes of a file, then nothing.
+    let first = Multipart::new().text("message", b"slow").finish().1;
+    let start = String::from_utf8_lossy(&first[..first.len() - 50]).into_owned();
+    let mut slow = start_raw_upload(&server, 10 << 20, start.as_bytes());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (status, body) = post_multipart(&server, "/en/submit", Multipart::new().text("message", b"second"));
+    assert_eq!(status, 503);
+    assert!(body.to_lowercase().contains("try again"), "{body}");
+    // The slow source gives up; its permit comes back and nothing of it stays.
+    slow.flush().unwrap();
+    drop(slow);
+    assert!(wait_until(10, || post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::new().text("message", b"third")
+    )
+    .0 == 200));
+    assert!(wait_until(5, || server.blob_folders() == 1));
+}
+
+#[test]
+fn malformed_multipart_gets_400() {
+    let server = Server::start(Opts::default());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("multipart/form-data; boundary=XYZ", b"this is not multipart at all".to_vec()),
+        ("multipart/form-data; boundary=XYZ", b"--XYZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nunterminated".to_vec()),
+        ("multipart/form-data", b"--\r\n".to_vec()),
+        ("text/plain", b"message=hello".to_vec()),
+    ];
+    for (ct, body) in cases {
+        let r = client()
+            .post(server.url("/en/submit"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 400, "{ct}");
+        assert!(r.text().unwrap().contains("Nothing was stored"));
+    }
+    // Empty submission: no message, no file.
+    let (status, _) = post_multipart(&server, "/en/submit", Multipart::new().text("message", b"  "));
+    assert_eq!(status, 400);
+    assert!(wait_until(5, || server.blob_folders() == 0));
+    assert!(server.health());
+    small_submission_works(&server);
+}
+
+#[test]
+fn recipients_file_with_a_secret_key_is_refused() {
+    let server = Server::start(Opts::default());
+    let secret = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSGJH5Y";
+    let path = server.path().join("keys/recipients.txt");
+    let good = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{good}{secret}\n")).unwrap();
+    for cmd in ["serve", "check"] {
+        let o = Command::new(DROP)
+            .args([cmd, "--config"])
+            .arg(server.config())
+            .env("WITNESS_DROP_LISTEN", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{cmd} must refuse");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("SECRET") && err.contains("line 3"), "{cmd}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
+    }
+    // The running server is unaffected.
+    assert!(server.health());
+}
+
+#[test]
+fn check_reports_ready_and_refuses_bad_config() {
+    let server = Server::start(Opts::default());
+    let o = server.drop_cmd(&["check"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("through the running server"));
+    let bad = server.path().join("bad.toml");
+    std::fs::write(&bad, "listen = \"nowhere\"\n").unwrap();
+    let o = Command::new(DROP).args(["check", "--config"]).arg(&bad).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("listen"));
+}

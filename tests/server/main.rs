@@ -1,0 +1,10 @@
+//! Integration tests of the server: each starts the real `witness-drop serve` on a free port in
+//! its own temporary folder and talks to it over HTTP, then exports and decrypts with the CLIs.
+
+#[path = "../util/mod.rs"]
+mod util;
+
+mod durability;
+mod limits;
+mod privacy;
+mod submit;

@@ -1,0 +1,386 @@
+//! Test helpers: a real server on a free port in a temporary folder, the CLIs, raw HTTP.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use age::secrecy::ExposeSecret;
+
+pub const DROP: &str = env!("CARGO_BIN_EXE_witness-drop");
+pub const REVIEW: &str = env!("CARGO_BIN_EXE_witness-review");
+
+/// True when `tool` is on PATH. When it is missing, prints a SKIPPED line and returns false,
+/// or panics when WITNESS_DROP_REQUIRE_TOOLS=1 (CI).
+pub fn require_tool(tool: &str, test: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if found {
+        return true;
+    }
+    if std::env::var("WITNESS_DROP_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("{test}: required tool `{tool}` is not installed (WITNESS_DROP_REQUIRE_TOOLS=1)");
+    }
+    eprintln!("SKIPPED: {test}: `{tool}` is not installed");
+    false
+}
+
+/// Random text unique to a test, to look for later.
+pub fn canary(tag: &str) -> String {
+    let mut b = [0u8; 12];
+    getrandom::fill(&mut b).unwrap();
+    format!("CANARY-{tag}-{}", hex::encode(b))
+}
+
+/// Bytes that do not compress and differ per call.
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    getrandom::fill(&mut v).unwrap();
+    v
+}
+
+/// Options for [`Server::start`].
+pub struct Opts {
+    pub max_upload_bytes: u64,
+    pub max_concurrent_uploads: usize,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            max_upload_bytes: 64 << 20,
+            max_concurrent_uploads: 8,
+        }
+    }
+}
+
+/// A running `witness-drop serve` in its own temporary folder.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub child: Option<Child>,
+    pub addr: SocketAddr,
+    pub identity: age::x25519::Identity,
+}
+
+impl Server {
+    pub fn start(opts: Opts) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = age::x25519::Identity::generate();
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        std::fs::write(
+            dir.path().join("keys/recipients.txt"),
+            format!("# test reviewer\n{}\n", identity.to_public()),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("reviewer.key"),
+            format!("{}\n", identity.to_string().expose_secret()),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("witness-drop.toml"),
+            format!(
+                "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\nrecipients = \"keys/recipients.txt\"\nmax_upload_bytes = {}\nmax_concurrent_uploads = {}\n",
+                opts.max_upload_bytes, opts.max_concurrent_uploads
+            ),
+        )
+        .unwrap();
+        let mut s = Server {
+            dir,
+            child: None,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            identity,
+        };
+        s.spawn();
+        s
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn config(&self) -> PathBuf {
+        self.path().join("witness-drop.toml")
+    }
+    pub fn data(&self) -> PathBuf {
+        self.path().join("data")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.path().join("server.log")
+    }
+    pub fn key(&self) -> PathBuf {
+        self.path().join("reviewer.key")
+    }
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Starts (or restarts) the server process; waits for its "listening" line.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .unwrap();
+        let mut child = Command::new(DROP)
+            .args(["serve", "--config"])
+            .arg(self.config())
+            .env("RUST_LOG", "debug")
+            .env("TMPDIR", self.path().join("tmp"))
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("server printed nothing")
+            .expect("read server stdout");
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        self.addr = addr.trim().parse().unwrap();
+        self.child = Some(child);
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn drop_cmd(&self, args: &[&str]) -> Output {
+        Command::new(DROP)
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .output()
+            .unwrap()
+    }
+
+    /// `witness-drop export --out DIR`; returns DIR.
+    pub fn export(&self, name: &str) -> PathBuf {
+        let out = self.path().join(name);
+        let o = Command::new(DROP)
+            .args(["export", "--config"])
+            .arg(self.config())
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "export failed: {}", String::from_utf8_lossy(&o.stderr));
+        out
+    }
+
+    /// `witness-review decrypt`; returns OUT_DIR.
+    pub fn decrypt(&self, export: &Path, name: &str) -> PathBuf {
+        let out = self.path().join(name);
+        let o = Command::new(REVIEW)
+            .args(["decrypt", "--identity"])
+            .arg(self.key())
+            .arg("--in")
+            .arg(export)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "decrypt failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    }
+
+    pub fn health(&self) -> bool {
+        client()
+            .get(self.url("/health"))
+            .send()
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+    }
+
+    /// Number of submission folders under data/blobs (committed or not).
+    pub fn blob_folders(&self) -> usize {
+        std::fs::read_dir(self.data().join("blobs"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A multipart body built by hand, so tests control every byte of file names.
+pub struct Multipart {
+    pub boundary: String,
+    pub body: Vec<u8>,
+}
+
+impl Multipart {
+    pub fn new() -> Self {
+        Multipart {
+            boundary: "----witnessdroptestboundary7MA4YWxkTrZu0gW".into(),
+            body: Vec::new(),
+        }
+    }
+    pub fn text(mut self, name: &str, value: &[u8]) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(value);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+    /// `filename` is put between quotes with `"` and `\` escaped.
+    pub fn file(mut self, filename: &str, content: &[u8]) -> Self {
+        let escaped = filename.replace('\\', "\\\\").replace('"', "\\\"");
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{escaped}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(content);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (
+            format!("multipart/form-data; boundary={}", self.boundary),
+            self.body,
+        )
+    }
+}
+
+/// POSTs a hand-built multipart body; returns (status, body).
+pub fn post_multipart(server: &Server, path: &str, mp: Multipart) -> (u16, String) {
+    let (ct, body) = mp.finish();
+    let r = client()
+        .post(server.url(path))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.text().unwrap())
+}
+
+/// Opens a raw connection and sends the request head and the first part of a multipart body
+/// that announces `total` bytes. Returns the stream (still open).
+pub fn start_raw_upload(server: &Server, total: usize, first: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /en/submit HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary=----witnessdroptestboundary7MA4YWxkTrZu0gW\r\nContent-Length: {total}\r\n\r\n",
+        server.addr
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(first).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+/// Reads a raw HTTP response's status code.
+pub fn read_status(s: &mut TcpStream) -> u16 {
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+/// Waits until `cond` holds, at most `secs` seconds.
+pub fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                if let Ok(bytes) = std::fs::read(&p) {
+                    if bytes.windows(needle.len()).any(|w| w == needle) {
+                        hits.push(p);
+                    }
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// All paths under `dir`, relative, sorted.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The single submission folder of a decrypted output.
+pub fn only_submission(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "expected one submission in {}", out.display());
+    dirs[0].clone()
+}
