@@ -27,9 +27,15 @@ fn partial_upload(server: &Server) -> std::net::TcpStream {
 fn cut_off_upload_is_removed_at_once_and_never_exported() {
     let server = Server::start(Opts::default());
     let s = partial_upload(&server);
-    assert!(wait_until(10, || server.blob_folders() == 1), "upload in progress is stored encrypted");
+    assert!(
+        wait_until(10, || server.blob_folders() == 1),
+        "upload in progress is stored encrypted"
+    );
     drop(s);
-    assert!(wait_until(10, || server.blob_folders() == 0), "aborted upload removed at once");
+    assert!(
+        wait_until(10, || server.blob_folders() == 0),
+        "aborted upload removed at once"
+    );
     assert_eq!(exported_count(&server, "export"), 0);
     assert!(server.health());
 }
@@ -40,7 +46,11 @@ fn crash_mid_upload_leaves_nothing_after_restart() {
     let _s = partial_upload(&server);
     assert!(wait_until(10, || server.blob_folders() == 1));
     server.kill();
-    assert_eq!(server.blob_folders(), 1, "the crash left a partial upload behind");
+    assert_eq!(
+        server.blob_folders(),
+        1,
+        "the crash left a partial upload behind"
+    );
     server.spawn();
     assert_eq!(server.blob_folders(), 0, "swept at start");
     assert_eq!(exported_count(&server, "export"), 0);
@@ -53,7 +63,9 @@ fn crash_right_after_the_receipt_loses_nothing() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"keep me").file("k.bin", &content),
+        Multipart::new()
+            .text("message", b"keep me")
+            .file("k.bin", &content),
     );
     assert_eq!(status, 200);
     server.kill();
@@ -63,7 +75,12 @@ fn crash_right_after_the_receipt_loses_nothing() {
     let sub = only_submission(&out);
     assert_eq!(std::fs::read(sub.join("files/1-k.bin")).unwrap(), content);
     server.spawn();
-    let o = server.drop_cmd(&["export", "--all", "--out", server.path().join("again").to_str().unwrap()]);
+    let o = server.drop_cmd(&[
+        "export",
+        "--all",
+        "--out",
+        server.path().join("again").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("exported 1 "));
 }
@@ -71,7 +88,11 @@ fn crash_right_after_the_receipt_loses_nothing() {
 #[test]
 fn purge_removes_old_exported_submissions() {
     let server = Server::start(Opts::default());
-    let (status, _) = post_multipart(&server, "/en/submit", Multipart::new().text("message", b"old"));
+    let (status, _) = post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::new().text("message", b"old"),
+    );
     assert_eq!(status, 200);
     // Not exported yet: purge keeps it even with 0 days.
     let o = server.drop_cmd(&["purge", "--exported-older-than", "0"]);

@@ -28,7 +28,10 @@ fn over_size_upload_gets_413_and_leaves_nothing() {
     let (status, body) = post_multipart(&server, "/en/submit", mp);
     assert_eq!(status, 413);
     assert!(body.contains("1 MiB"), "the page states the limit: {body}");
-    assert!(wait_until(5, || server.blob_folders() == 0), "nothing stored");
+    assert!(
+        wait_until(5, || server.blob_folders() == 0),
+        "nothing stored"
+    );
     // Far over the limit, announced by Content-Length: refused at once.
     let mut s = start_raw_upload(&server, 50 << 20, b"");
     assert_eq!(read_status(&mut s), 413);
@@ -44,7 +47,11 @@ fn over_size_upload_gets_413_and_leaves_nothing() {
 fn too_long_message_is_refused() {
     let server = Server::start(Opts::default());
     let long = vec![b'x'; 600 * 1024];
-    let (status, _) = post_multipart(&server, "/en/submit", Multipart::new().text("message", &long));
+    let (status, _) = post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::new().text("message", &long),
+    );
     assert_eq!(status, 413);
     assert!(wait_until(5, || server.blob_folders() == 0));
     small_submission_works(&server);
@@ -61,7 +68,11 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
     let start = String::from_utf8_lossy(&first[..first.len() - 50]).into_owned();
     let mut slow = start_raw_upload(&server, 10 << 20, start.as_bytes());
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let (status, body) = post_multipart(&server, "/en/submit", Multipart::new().text("message", b"second"));
+    let (status, body) = post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::new().text("message", b"second"),
+    );
     assert_eq!(status, 503);
     assert!(body.to_lowercase().contains("try again"), "{body}");
     // The slow source gives up; its permit comes back and nothing of it stays.
@@ -80,8 +91,15 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
 fn malformed_multipart_gets_400() {
     let server = Server::start(Opts::default());
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("multipart/form-data; boundary=XYZ", b"this is not multipart at all".to_vec()),
-        ("multipart/form-data; boundary=XYZ", b"--XYZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nunterminated".to_vec()),
+        (
+            "multipart/form-data; boundary=XYZ",
+            b"this is not multipart at all".to_vec(),
+        ),
+        (
+            "multipart/form-data; boundary=XYZ",
+            b"--XYZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nunterminated"
+                .to_vec(),
+        ),
         ("multipart/form-data", b"--\r\n".to_vec()),
         ("text/plain", b"message=hello".to_vec()),
     ];
@@ -96,7 +114,11 @@ fn malformed_multipart_gets_400() {
         assert!(r.text().unwrap().contains("Nothing was stored"));
     }
     // Empty submission: no message, no file.
-    let (status, _) = post_multipart(&server, "/en/submit", Multipart::new().text("message", b"  "));
+    let (status, _) = post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::new().text("message", b"  "),
+    );
     assert_eq!(status, 400);
     assert!(wait_until(5, || server.blob_folders() == 0));
     assert!(server.health());
@@ -119,7 +141,10 @@ fn recipients_file_with_a_secret_key_is_refused() {
             .unwrap();
         assert!(!o.status.success(), "{cmd} must refuse");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("SECRET") && err.contains("line 3"), "{cmd}: {err}");
+        assert!(
+            err.contains("SECRET") && err.contains("line 3"),
+            "{cmd}: {err}"
+        );
         assert_eq!(err.trim().lines().count(), 1, "one-line reason: {err}");
     }
     // The running server is unaffected.
@@ -134,7 +159,11 @@ fn check_reports_ready_and_refuses_bad_config() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("through the running server"));
     let bad = server.path().join("bad.toml");
     std::fs::write(&bad, "listen = \"nowhere\"\n").unwrap();
-    let o = Command::new(DROP).args(["check", "--config"]).arg(&bad).output().unwrap();
+    let o = Command::new(DROP)
+        .args(["check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("listen"));
 }

@@ -37,9 +37,18 @@ fn canary_is_never_stored_logged_or_left_in_temp() {
         .send();
     let export = server.export("export");
     let needle = canary.as_bytes();
-    assert_eq!(files_containing(&server.data(), needle), Vec::<std::path::PathBuf>::new());
-    assert_eq!(files_containing(&server.path().join("tmp"), needle), Vec::<std::path::PathBuf>::new());
-    assert_eq!(files_containing(&export, needle), Vec::<std::path::PathBuf>::new());
+    assert_eq!(
+        files_containing(&server.data(), needle),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(
+        files_containing(&server.path().join("tmp"), needle),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(
+        files_containing(&export, needle),
+        Vec::<std::path::PathBuf>::new()
+    );
     let log = std::fs::read_to_string(server.log()).unwrap();
     assert!(!log.contains(&canary), "{log}");
 }
@@ -76,7 +85,8 @@ fn regex_like_time(text: &str) -> Option<String> {
     (0..b.len().saturating_sub(4)).find_map(|i| {
         let w = &b[i..i + 5];
         let d = |c: u8| c.is_ascii_digit();
-        (d(w[0]) && d(w[1]) && w[2] == b':' && d(w[3]) && d(w[4]))
-            .then(|| String::from_utf8_lossy(&b[i.saturating_sub(20)..(i + 20).min(b.len())]).into_owned())
+        (d(w[0]) && d(w[1]) && w[2] == b':' && d(w[3]) && d(w[4])).then(|| {
+            String::from_utf8_lossy(&b[i.saturating_sub(20)..(i + 20).min(b.len())]).into_owned()
+        })
     })
 }

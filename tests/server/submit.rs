@@ -23,7 +23,11 @@ fn message_and_files_round_trip_byte_identical() {
             "files",
             reqwest::blocking::multipart::Part::bytes(small.clone()).file_name("notes.txt"),
         );
-    let r = client().post(server.url("/en/submit")).multipart(form).send().unwrap();
+    let r = client()
+        .post(server.url("/en/submit"))
+        .multipart(form)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 200);
     let page = r.text().unwrap();
     assert!(page.contains("id=\"receipt\""), "{page}");
@@ -42,13 +46,20 @@ fn message_and_files_round_trip_byte_identical() {
     }
 
     // Nothing is exported twice.
-    let o = server.drop_cmd(&["export", "--out", server.path().join("export-2").to_str().unwrap()]);
+    let o = server.drop_cmd(&[
+        "export",
+        "--out",
+        server.path().join("export-2").to_str().unwrap(),
+    ]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("exported 0 "));
 
     let out = server.decrypt(&export, "decrypted");
     let sub = out.join(id);
-    assert_eq!(std::fs::read_to_string(sub.join("message.txt")).unwrap(), message);
+    assert_eq!(
+        std::fs::read_to_string(sub.join("message.txt")).unwrap(),
+        message
+    );
     assert_eq!(std::fs::read(sub.join("files/1-photo 1.jpg")).unwrap(), big);
     assert_eq!(std::fs::read(sub.join("files/2-notes.txt")).unwrap(), small);
     let json: serde_json::Value =
@@ -62,7 +73,11 @@ fn message_and_files_round_trip_byte_identical() {
     assert_eq!(atts[1]["name"], "notes.txt");
 
     // The export verifies without a key.
-    let o = Command::new(REVIEW).args(["verify", "--in"]).arg(&export).output().unwrap();
+    let o = Command::new(REVIEW)
+        .args(["verify", "--in"])
+        .arg(&export)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -76,7 +91,9 @@ fn reference_age_decrypts_every_exported_file() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"for the reference tool").file("evidence.bin", &content),
+        Multipart::new()
+            .text("message", b"for the reference tool")
+            .file("evidence.bin", &content),
     );
     assert_eq!(status, 200);
     let export = server.export("export");
@@ -94,7 +111,11 @@ fn reference_age_decrypts_every_exported_file() {
             .arg(sub.join(file))
             .output()
             .unwrap();
-        assert!(o.status.success(), "age -d {file}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "age -d {file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         o.stdout
     };
     assert_eq!(run("file-1.age"), content);
@@ -131,8 +152,15 @@ fn hostile_file_names_stay_inside_the_output_folder() {
     let before = tree(server.path());
     let out = server.decrypt(&export, "out");
     let sub = only_submission(&out);
-    let files: Vec<_> = std::fs::read_dir(sub.join("files")).unwrap().flatten().collect();
-    assert_eq!(files.len(), names.len(), "every attachment lands, none overwritten");
+    let files: Vec<_> = std::fs::read_dir(sub.join("files"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(
+        files.len(),
+        names.len(),
+        "every attachment lands, none overwritten"
+    );
     for (i, _) in names.iter().enumerate() {
         let prefix = format!("{}-", i + 1);
         let f = files
@@ -140,17 +168,26 @@ fn hostile_file_names_stay_inside_the_output_folder() {
             .find(|f| f.file_name().to_string_lossy().starts_with(&prefix))
             .unwrap_or_else(|| panic!("no file {prefix}*"));
         let name = f.file_name().to_string_lossy().into_owned();
-        assert!(!name.contains('/') && !name.contains('\\') && !name.contains('\u{202E}'), "{name}");
+        assert!(
+            !name.contains('/') && !name.contains('\\') && !name.contains('\u{202E}'),
+            "{name}"
+        );
         assert!(!name.chars().any(char::is_control), "{name:?}");
         assert!(name.len() <= 255, "{}", name.len());
-        assert_eq!(std::fs::read(f.path()).unwrap(), format!("content {i}").as_bytes());
+        assert_eq!(
+            std::fs::read(f.path()).unwrap(),
+            format!("content {i}").as_bytes()
+        );
     }
     // Nothing appeared outside OUT_DIR.
     let after: Vec<_> = tree(server.path())
         .into_iter()
         .filter(|p| !p.starts_with("out"))
         .collect();
-    let before: Vec<_> = before.into_iter().filter(|p| !p.starts_with("out")).collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|p| !p.starts_with("out"))
+        .collect();
     assert_eq!(before, after);
     // Decrypting again into the same folder overwrites nothing.
     let stamp = std::fs::read(sub.join("message.txt")).unwrap();
@@ -164,7 +201,10 @@ fn hostile_file_names_stay_inside_the_output_folder() {
         .output()
         .unwrap();
     assert_eq!(std::fs::read(sub.join("message.txt")).unwrap(), stamp);
-    assert_eq!(std::fs::read_dir(sub.join("files")).unwrap().count(), names.len());
+    assert_eq!(
+        std::fs::read_dir(sub.join("files")).unwrap().count(),
+        names.len()
+    );
 }
 
 #[test]
@@ -173,7 +213,9 @@ fn verify_detects_a_changed_byte_in_a_real_export() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"m").file("f.bin", &random_bytes(70_000)),
+        Multipart::new()
+            .text("message", b"m")
+            .file("f.bin", &random_bytes(70_000)),
     );
     assert_eq!(status, 200);
     let export = server.export("export");

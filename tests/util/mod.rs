@@ -180,7 +180,11 @@ impl Server {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(o.status.success(), "export failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "export failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         out
     }
 
@@ -317,7 +321,10 @@ pub fn read_status(s: &mut TcpStream) -> u16 {
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).unwrap_or(0);
     let text = String::from_utf8_lossy(&buf[..n]);
-    text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Waits until `cond` holds, at most `secs` seconds.
@@ -337,7 +344,9 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut hits = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             let Ok(ft) = e.file_type() else { continue };
@@ -360,7 +369,9 @@ pub fn tree(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             out.push(p.strip_prefix(dir).unwrap().to_path_buf());
@@ -381,6 +392,11 @@ pub fn only_submission(out: &Path) -> PathBuf {
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(dirs.len(), 1, "expected one submission in {}", out.display());
+    assert_eq!(
+        dirs.len(),
+        1,
+        "expected one submission in {}",
+        out.display()
+    );
     dirs[0].clone()
 }
