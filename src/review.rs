@@ -1,1 +1,0 @@
-//! Reviewer tool logic (keygen, decrypt, verify). Placeholder.

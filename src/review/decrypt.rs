@@ -1,0 +1,642 @@
+//! `witness-review decrypt`: turns a verified export into the decrypted layout of the spec.
+//!
+//! ```text
+//! OUT_DIR/ID/submission.json    the envelope plus a `verified` object (see `Verification`)
+//! OUT_DIR/ID/message.txt        the source's message
+//! OUT_DIR/ID/files/N-NAME       attachment N; NAME = safe_name(original name)
+//! ```
+//!
+//! Invariant: never writes outside OUT_DIR, never overwrites, never opens or executes what
+//! it decrypts. Every path is OUT_DIR joined with a validated id, a fixed name, or
+//! `N-` + [`safe_name`]; `OUT_DIR/ID` is claimed with `mkdir` (an existing folder, or a
+//! symbolic link, makes the submission "already decrypted" and it is skipped); files are
+//! created with `O_EXCL` or persisted with a no-clobber rename. An attachment is written to a
+//! temporary file and kept only once age has authenticated the whole stream and its size and
+//! SHA-256 equal the envelope's, so a truncated or altered file never appears under its name.
+//! The ciphertext is hashed again while it is decrypted, so a file swapped after verification
+//! is caught too. Plaintext files are mode 0600 and folders 0700.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::identity::ReviewerIdentity;
+use super::verify::VerifiedExport;
+use super::{
+    create_new_private_file, create_private_dir, is_sha256_hex, open_regular_file,
+    private_file_permissions, shown, HashingReader,
+};
+use crate::envelope::{Envelope, HashingWriter, ENVELOPE_FORMAT};
+use crate::export::{file_blob_name, is_valid_id, ExportedSubmission, LedgerHead, ENVELOPE_BLOB};
+use crate::ledger::BlobDigest;
+use crate::safename::safe_name;
+
+/// Largest decrypted envelope accepted; it holds the message and the attachment list.
+pub const MAX_ENVELOPE_BYTES: u64 = 64 << 20;
+
+/// Names inside `OUT_DIR/ID`.
+pub const SUBMISSION_JSON: &str = "submission.json";
+/// The message file.
+pub const MESSAGE_TXT: &str = "message.txt";
+/// The attachments folder.
+pub const FILES_DIR: &str = "files";
+
+/// Why decrypting an export, or one submission of it, failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DecryptError {
+    /// The output folder could not be created or is not a folder.
+    #[error("cannot use output folder {path}: {cause}")]
+    OutDir {
+        /// The folder.
+        path: String,
+        /// The cause.
+        cause: io::Error,
+    },
+    /// A submission id failed validation (cannot happen after verification; checked anyway).
+    #[error("invalid submission id {id}: refusing to use it as a folder name")]
+    InvalidId {
+        /// The id, escaped.
+        id: String,
+    },
+    /// Creating a folder or file in the output failed.
+    #[error("{id}: cannot write {path}: {cause}")]
+    Write {
+        /// The submission.
+        id: String,
+        /// The path.
+        path: String,
+        /// The cause.
+        cause: io::Error,
+    },
+    /// A blob could not be opened or read.
+    #[error("{id}: cannot read {blob}: {cause}")]
+    ReadBlob {
+        /// The submission.
+        id: String,
+        /// The blob.
+        blob: String,
+        /// The cause.
+        cause: io::Error,
+    },
+    /// The blob is not encrypted to any key in the identity file.
+    #[error("{id}: {blob} is not encrypted to your key: use the identity whose age1… line is in the server's keys/recipients.txt")]
+    NotForThisKey {
+        /// The submission.
+        id: String,
+        /// The blob.
+        blob: String,
+    },
+    /// age refused the blob (altered, truncated or malformed); details are not given.
+    #[error("{id}: {blob} failed to decrypt: it is damaged or was altered")]
+    Corrupt {
+        /// The submission.
+        id: String,
+        /// The blob.
+        blob: String,
+    },
+    /// The ciphertext read while decrypting is not the one that was verified.
+    #[error(
+        "{id}: {blob} changed after it was verified: do not trust this export; make a fresh copy"
+    )]
+    CiphertextChanged {
+        /// The submission.
+        id: String,
+        /// The blob.
+        blob: String,
+    },
+    /// The decrypted envelope is larger than [`MAX_ENVELOPE_BYTES`].
+    #[error("{id}: the envelope is larger than {MAX_ENVELOPE_BYTES} bytes: refusing it")]
+    EnvelopeTooLarge {
+        /// The submission.
+        id: String,
+    },
+    /// The decrypted envelope is not valid.
+    #[error("{id}: invalid envelope: {detail}")]
+    EnvelopeInvalid {
+        /// The submission.
+        id: String,
+        /// What is wrong (no decrypted content).
+        detail: String,
+    },
+    /// A decrypted attachment differs from what the envelope says.
+    #[error(
+        "{id}: attachment {n} does not match the size and sha256 in its envelope: not written"
+    )]
+    PlaintextMismatch {
+        /// The submission.
+        id: String,
+        /// The attachment number.
+        n: u32,
+    },
+}
+
+/// What happened to one submission.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Decrypted and written.
+    Decrypted {
+        /// `OUT_DIR/ID`.
+        folder: PathBuf,
+        /// Attachments written.
+        files: usize,
+    },
+    /// `OUT_DIR/ID` already existed; nothing was written.
+    Skipped {
+        /// `OUT_DIR/ID`.
+        folder: PathBuf,
+    },
+    /// Something failed; what could be verified was still written, described in
+    /// `submission.json` when it exists.
+    Failed {
+        /// `OUT_DIR/ID`.
+        folder: PathBuf,
+        /// Every problem.
+        problems: Vec<DecryptError>,
+    },
+}
+
+/// The result of decrypting an export.
+#[derive(Debug)]
+pub struct DecryptReport {
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// One entry per submission, in export order: the id and what happened.
+    pub outcomes: Vec<(String, Outcome)>,
+}
+
+impl DecryptReport {
+    /// Submissions decrypted now.
+    pub fn decrypted(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Decrypted { .. }))
+    }
+
+    /// Submissions skipped because they were already decrypted.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+
+    /// Submissions that failed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+
+    /// Attachments written now.
+    pub fn files_written(&self) -> usize {
+        self.outcomes
+            .iter()
+            .map(|(_, o)| match o {
+                Outcome::Decrypted { files, .. } => *files,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, o)| f(o)).count()
+    }
+}
+
+/// `submission.json`: the envelope, plus what was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecryptedSubmission {
+    /// The decrypted envelope, field for field.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// What `witness-review` checked.
+    pub verified: Verification,
+}
+
+/// The `verified` object of `submission.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Every ciphertext blob matched the size and SHA-256 in `export.json` and the ledger,
+    /// both when verified and while decrypted.
+    pub ciphertext_sha256_ok: bool,
+    /// Every attachment decrypted to the size and SHA-256 listed in the envelope.
+    pub plaintext_sha256_ok: bool,
+    /// This submission's ledger entry.
+    pub ledger_entry: LedgerHead,
+    /// The ledger head of the export (compare it across exports).
+    pub ledger_head: Option<LedgerHead>,
+    /// `exported_day` of the export.
+    pub export_day: String,
+    /// The attachments written, relative to the submission folder.
+    pub files: Vec<WrittenFile>,
+    /// Problems, if any (empty when everything verified).
+    pub problems: Vec<String>,
+    /// The tool and version that decrypted it.
+    pub tool: String,
+}
+
+/// One attachment written to `files/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenFile {
+    /// The attachment number.
+    pub n: u32,
+    /// Path relative to the submission folder, `files/N-NAME`.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+/// Decrypts every submission of `export` into `out_dir` (created if missing). A submission
+/// whose folder exists is skipped. Fails as a whole only if `out_dir` is unusable; per-
+/// submission failures are in the report. `progress` gets ciphertext bytes as they are read.
+pub fn decrypt_export(
+    export: &VerifiedExport,
+    identity: &ReviewerIdentity,
+    out_dir: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<DecryptReport, DecryptError> {
+    let out_err = |cause| DecryptError::OutDir {
+        path: out_dir.display().to_string(),
+        cause,
+    };
+    std::fs::create_dir_all(out_dir).map_err(out_err)?;
+    if !std::fs::metadata(out_dir).map_err(out_err)?.is_dir() {
+        return Err(out_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a folder",
+        )));
+    }
+    let mut outcomes = Vec::new();
+    for sub in &export.manifest().submissions {
+        // Count what the readers report, so a skipped or failed submission still moves the
+        // bar to where it would be had every byte been read.
+        let reported = Cell::new(0u64);
+        let counting = |n: u64| {
+            reported.set(reported.get().saturating_add(n));
+            progress(n);
+        };
+        let job = Job {
+            export,
+            sub,
+            identity,
+            progress: &counting,
+        };
+        let outcome = job.run(out_dir);
+        progress(job.total_bytes().saturating_sub(reported.get()));
+        outcomes.push((sub.id.clone(), outcome));
+    }
+    Ok(DecryptReport {
+        out_dir: out_dir.to_path_buf(),
+        outcomes,
+    })
+}
+
+struct Job<'a> {
+    export: &'a VerifiedExport,
+    sub: &'a ExportedSubmission,
+    identity: &'a ReviewerIdentity,
+    progress: &'a dyn Fn(u64),
+}
+
+impl Job<'_> {
+    fn id(&self) -> String {
+        self.sub.id.clone()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.sub
+            .blobs
+            .iter()
+            .fold(0u64, |acc, b| acc.saturating_add(b.size))
+    }
+
+    fn run(&self, out_dir: &Path) -> Outcome {
+        let id = &self.sub.id;
+        if !is_valid_id(id) {
+            return Outcome::Failed {
+                folder: out_dir.to_path_buf(),
+                problems: vec![DecryptError::InvalidId { id: shown(id) }],
+            };
+        }
+        let folder = out_dir.join(id);
+        match create_private_dir(&folder) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Outcome::Skipped { folder };
+            }
+            Err(cause) => {
+                return Outcome::Failed {
+                    problems: vec![self.write_err(&folder, cause)],
+                    folder,
+                };
+            }
+        }
+
+        let Some(envelope_blob) = self.sub.blobs.first() else {
+            return self.fail_empty(folder, "no envelope blob");
+        };
+        let envelope = match self.decrypt_envelope(envelope_blob) {
+            Ok(e) => e,
+            Err(e) => {
+                // Nothing was written: free the folder so a later run can try again.
+                let _ = std::fs::remove_dir(&folder);
+                return Outcome::Failed {
+                    folder,
+                    problems: vec![e],
+                };
+            }
+        };
+
+        let mut problems = Vec::new();
+        let mut ciphertext_ok = true;
+        let mut files = Vec::new();
+        let files_dir = folder.join(FILES_DIR);
+        if let Err(cause) = create_private_dir(&files_dir) {
+            problems.push(self.write_err(&files_dir, cause));
+        } else {
+            for (attachment, blob) in envelope.attachments.iter().zip(&self.sub.blobs[1..]) {
+                match self.decrypt_attachment(&files_dir, attachment, blob) {
+                    Ok(written) => files.push(written),
+                    Err(e) => {
+                        if matches!(e, DecryptError::CiphertextChanged { .. }) {
+                            ciphertext_ok = false;
+                        }
+                        problems.push(e);
+                    }
+                }
+            }
+        }
+
+        let verification = Verification {
+            ciphertext_sha256_ok: ciphertext_ok,
+            plaintext_sha256_ok: problems.is_empty(),
+            ledger_entry: LedgerHead {
+                seq: self.sub.ledger.seq,
+                hash: self.sub.ledger.hash.clone(),
+            },
+            ledger_head: self.export.manifest().ledger_head.clone(),
+            export_day: self.export.manifest().exported_day.clone(),
+            files,
+            problems: problems.iter().map(ToString::to_string).collect(),
+            tool: format!("witness-review {}", env!("CARGO_PKG_VERSION")),
+        };
+        let written = verification.files.len();
+        if let Err(e) = self.write_text(&folder.join(MESSAGE_TXT), envelope.message.as_bytes()) {
+            problems.push(e);
+        }
+        let record = DecryptedSubmission {
+            envelope,
+            verified: verification,
+        };
+        match serde_json::to_vec_pretty(&record) {
+            Ok(mut json) => {
+                json.push(b'\n');
+                if let Err(e) = self.write_text(&folder.join(SUBMISSION_JSON), &json) {
+                    problems.push(e);
+                }
+            }
+            Err(e) => problems.push(self.write_err(
+                &folder.join(SUBMISSION_JSON),
+                io::Error::new(io::ErrorKind::InvalidData, e),
+            )),
+        }
+
+        if problems.is_empty() {
+            Outcome::Decrypted {
+                folder,
+                files: written,
+            }
+        } else {
+            Outcome::Failed { folder, problems }
+        }
+    }
+
+    fn fail_empty(&self, folder: PathBuf, detail: &str) -> Outcome {
+        let _ = std::fs::remove_dir(&folder);
+        Outcome::Failed {
+            folder,
+            problems: vec![DecryptError::EnvelopeInvalid {
+                id: self.id(),
+                detail: detail.to_owned(),
+            }],
+        }
+    }
+
+    fn write_err(&self, path: &Path, cause: io::Error) -> DecryptError {
+        DecryptError::Write {
+            id: self.id(),
+            path: path.display().to_string(),
+            cause,
+        }
+    }
+
+    /// Writes a new file (never overwriting), mode 0600.
+    fn write_text(&self, path: &Path, data: &[u8]) -> Result<(), DecryptError> {
+        let mut f = create_new_private_file(path).map_err(|e| self.write_err(path, e))?;
+        f.write_all(data)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| self.write_err(path, e))
+    }
+
+    /// Opens a blob and starts age decryption, hashing the ciphertext as it is read.
+    fn open_blob<'r, 'p>(
+        &self,
+        name: &str,
+        reader: &'r mut HashingReader<'p, File>,
+    ) -> Result<age::stream::StreamReader<BufReader<&'r mut HashingReader<'p, File>>>, DecryptError>
+    {
+        let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
+            .map_err(|e| self.age_err(name, e))?;
+        decryptor
+            .decrypt(self.identity.age_identities())
+            .map_err(|e| self.age_err(name, e))
+    }
+
+    fn open_file(&self, name: &str) -> Result<File, DecryptError> {
+        // `name` is ENVELOPE_BLOB or file_blob_name(n): fixed shapes, safe to join.
+        let path = self.export.dir().join(&self.sub.id).join(name);
+        open_regular_file(&path)
+            .map(|(f, _)| f)
+            .map_err(|cause| DecryptError::ReadBlob {
+                id: self.id(),
+                blob: name.to_owned(),
+                cause,
+            })
+    }
+
+    fn age_err(&self, blob: &str, e: age::DecryptError) -> DecryptError {
+        match e {
+            age::DecryptError::NoMatchingKeys => DecryptError::NotForThisKey {
+                id: self.id(),
+                blob: blob.to_owned(),
+            },
+            age::DecryptError::Io(cause) if cause.kind() != io::ErrorKind::InvalidData => {
+                DecryptError::ReadBlob {
+                    id: self.id(),
+                    blob: blob.to_owned(),
+                    cause,
+                }
+            }
+            _ => DecryptError::Corrupt {
+                id: self.id(),
+                blob: blob.to_owned(),
+            },
+        }
+    }
+
+    fn io_read_err(&self, blob: &str, e: io::Error) -> DecryptError {
+        // age reports a damaged chunk as InvalidData; anything else is the disk.
+        if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::UnexpectedEof {
+            DecryptError::Corrupt {
+                id: self.id(),
+                blob: blob.to_owned(),
+            }
+        } else {
+            DecryptError::ReadBlob {
+                id: self.id(),
+                blob: blob.to_owned(),
+                cause: e,
+            }
+        }
+    }
+
+    /// After a blob was decrypted: read what age left, then check that the whole ciphertext is
+    /// the one verified.
+    fn finish_blob(
+        &self,
+        mut reader: HashingReader<'_, File>,
+        blob: &BlobDigest,
+    ) -> Result<(), DecryptError> {
+        reader
+            .drain()
+            .map_err(|e| self.io_read_err(&blob.name, e))?;
+        let (size, sha256) = reader.finish();
+        if size != blob.size || sha256 != blob.sha256 {
+            return Err(DecryptError::CiphertextChanged {
+                id: self.id(),
+                blob: blob.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn decrypt_envelope(&self, blob: &BlobDigest) -> Result<Envelope, DecryptError> {
+        let invalid = |detail: String| DecryptError::EnvelopeInvalid {
+            id: self.id(),
+            detail,
+        };
+        let file = self.open_file(ENVELOPE_BLOB)?;
+        let mut reader = HashingReader::new(file, self.progress);
+        let mut plain = zeroize::Zeroizing::new(Vec::new());
+        {
+            let stream = self.open_blob(ENVELOPE_BLOB, &mut reader)?;
+            stream
+                .take(MAX_ENVELOPE_BYTES + 1)
+                .read_to_end(&mut plain)
+                .map_err(|e| self.io_read_err(ENVELOPE_BLOB, e))?;
+        }
+        if plain.len() as u64 > MAX_ENVELOPE_BYTES {
+            return Err(DecryptError::EnvelopeTooLarge { id: self.id() });
+        }
+        self.finish_blob(reader, blob)?;
+
+        let envelope: Envelope = serde_json::from_slice(&plain).map_err(|e| {
+            // No decrypted content in the message: category and position only.
+            invalid(format!(
+                "not a valid envelope ({:?} error at line {} column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        if envelope.format != ENVELOPE_FORMAT {
+            return Err(invalid(format!(
+                "format {}, expected {ENVELOPE_FORMAT}",
+                shown(&envelope.format)
+            )));
+        }
+        if envelope.id != self.sub.id {
+            return Err(invalid(format!(
+                "it names submission {}, not this one: envelopes were swapped",
+                shown(&envelope.id)
+            )));
+        }
+        let file_blobs = self.sub.blobs.len() - 1;
+        if envelope.attachments.len() != file_blobs {
+            return Err(invalid(format!(
+                "it lists {} attachments but the export has {file_blobs} files",
+                envelope.attachments.len()
+            )));
+        }
+        for (i, a) in envelope.attachments.iter().enumerate() {
+            if usize::try_from(a.n).ok() != Some(i + 1) {
+                return Err(invalid(format!("attachment {} is numbered {}", i + 1, a.n)));
+            }
+            if !is_sha256_hex(&a.sha256) {
+                return Err(invalid(format!(
+                    "attachment {} has a malformed sha256",
+                    a.n
+                )));
+            }
+        }
+        Ok(envelope)
+    }
+
+    fn decrypt_attachment(
+        &self,
+        files_dir: &Path,
+        attachment: &crate::envelope::Attachment,
+        blob: &BlobDigest,
+    ) -> Result<WrittenFile, DecryptError> {
+        let n = attachment.n;
+        let blob_name = file_blob_name(n);
+        if blob.name != blob_name {
+            // Verification guarantees the order; this only guards against a future change.
+            return Err(DecryptError::EnvelopeInvalid {
+                id: self.id(),
+                detail: format!("attachment {n} has no {blob_name}"),
+            });
+        }
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".partial-");
+        if let Some(perms) = private_file_permissions() {
+            builder.permissions(perms);
+        }
+        let tmp = builder
+            .tempfile_in(files_dir)
+            .map_err(|e| self.write_err(files_dir, e))?;
+
+        let file = self.open_file(&blob_name)?;
+        let mut reader = HashingReader::new(file, self.progress);
+        let plain = {
+            let stream = self.open_blob(&blob_name, &mut reader)?;
+            let mut out = HashingWriter::new(tmp.as_file());
+            // Never more than one byte beyond what the envelope announces.
+            let copied = io::copy(
+                &mut stream.take(attachment.size.saturating_add(1)),
+                &mut out,
+            );
+            let (_, digest) = out.finish();
+            if let Err(e) = copied {
+                return Err(self.io_read_err(&blob_name, e));
+            }
+            digest
+        };
+        self.finish_blob(reader, blob)?;
+        if plain.size != attachment.size || plain.sha256 != attachment.sha256 {
+            // `tmp` is deleted when dropped.
+            return Err(DecryptError::PlaintextMismatch { id: self.id(), n });
+        }
+        let relative = format!("{n}-{}", safe_name(&attachment.name));
+        let dest = files_dir.join(&relative);
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| self.write_err(&dest, e))?;
+        tmp.persist_noclobber(&dest)
+            .map_err(|e| self.write_err(&dest, e.error))?;
+        Ok(WrittenFile {
+            n,
+            path: format!("{FILES_DIR}/{relative}"),
+            size: plain.size,
+            sha256: plain.sha256,
+        })
+    }
+}
