@@ -751,3 +751,92 @@ fn expected_blob_name(pos: usize) -> String {
         u32::try_from(pos).map_or_else(|_| "nothing".to_owned(), file_blob_name)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::ledger::{BlobDigest, GENESIS};
+
+    fn manifest(submissions: Vec<ExportedSubmission>, ledger: Vec<LedgerEntry>) -> Manifest {
+        Manifest {
+            format: EXPORT_FORMAT.into(),
+            exported_day: "2026-11-29".into(),
+            ledger_head: ledger.last().map(|e| LedgerHead {
+                seq: e.seq,
+                hash: e.hash.clone(),
+            }),
+            ledger,
+            submissions,
+        }
+    }
+
+    fn write(dir: &Path, m: &Manifest) {
+        std::fs::write(dir.join(MANIFEST), serde_json::to_vec(m).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_empty_export_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &manifest(vec![], vec![]));
+        let report = verify_export(dir.path(), &|_| {}).unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        assert_eq!(
+            report.summary(),
+            "0 submissions, 0 blobs verified, ledger empty"
+        );
+        assert!(report.into_verified().is_ok());
+    }
+
+    #[test]
+    fn blob_lists_must_be_envelope_then_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = "0123456789abcdef0123456789abcdef";
+        let blob = |name: &str| BlobDigest {
+            name: name.into(),
+            size: 1,
+            sha256: "0".repeat(64),
+        };
+        let blobs = vec![blob("file-1.age"), blob("envelope.age"), blob("file-3.age")];
+        let entry = LedgerEntry::new(0, GENESIS, id, "2026-11-29", blobs.clone());
+        let sub = ExportedSubmission {
+            id: id.into(),
+            received_day: "2026-11-29".into(),
+            blobs,
+            ledger: entry.clone(),
+        };
+        write(dir.path(), &manifest(vec![sub], vec![entry]));
+        let report = verify_export(dir.path(), &|_| {}).unwrap();
+        let bad_positions: Vec<usize> = report
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                VerifyError::BadBlobList { position, .. } => Some(*position),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bad_positions, vec![1, 2, 3]);
+        assert!(report
+            .problems
+            .iter()
+            .any(|p| matches!(p, VerifyError::MissingFolder { .. })));
+        assert!(report.into_verified().is_err());
+    }
+
+    #[test]
+    fn unknown_format_and_garbage_stop_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST), br#"{"format":"other/9"}"#).unwrap();
+        assert!(matches!(
+            open_export(dir.path()),
+            Err(VerifyError::UnknownFormat { .. })
+        ));
+        std::fs::write(dir.path().join(MANIFEST), b"\x1b[31m not json").unwrap();
+        match open_export(dir.path()) {
+            Err(e @ VerifyError::ParseManifest { .. }) => {
+                assert!(!e.to_string().contains('\u{1b}'))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
