@@ -8,7 +8,9 @@
 //! that streams the file in 256 KiB writes (the benchmark never holds the file in memory).
 //!
 //! Figures printed:
-//! - upload wall time (first byte sent to receipt page received) and throughput;
+//! - upload wall time (first byte sent to receipt page received) and throughput, with the part
+//!   spent after the last byte was sent (the server finishing, flushing and committing), and
+//!   the server's CPU time during the upload (to tell CPU-bound from disk-bound);
 //! - the server's peak resident memory: the larger of `VmHWM` read at the end and the maximum
 //!   of `VmRSS` sampled every 100 ms during the upload (target: at most 64 MiB for 1 GiB, and
 //!   it must not grow with the file size);
@@ -58,6 +60,8 @@ const GEN_BLOCK: usize = 1024 * 1024;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long we wait for the response once the body is sent (the server flushes to disk).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(600);
+/// USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture's user ABI.
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 /// Interval of the VmRSS sampler.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -197,14 +201,16 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
         let stop = Arc::clone(&stop);
         thread::spawn(move || sample_rss(pid, &stop))
     };
+    let cpu_before = read_cpu_ticks(pid);
     let upload = upload(&server.addr, &file_path, opts.size);
+    let cpu_after = read_cpu_ticks(pid);
     let hwm = read_status_kib(pid, "VmHWM:").map(|kib| kib * KIB);
     stop.store(true, Ordering::Relaxed);
     let sampled_max = sampler.join().unwrap_or(None);
     let server_exit = server.child.try_wait().ok().flatten();
     server.stop();
     let upload_time = match upload {
-        Ok(t) => t,
+        Ok(timing) => timing,
         Err(e) => {
             if let Some(status) = server_exit {
                 return Err(e.context(format!("the server exited during the upload ({status})")));
@@ -223,12 +229,23 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
 
     // 7. Figures.
     let size = opts.size as f64;
-    let upload_secs = upload_time.as_secs_f64();
+    let upload_secs = upload_time.total.as_secs_f64();
     println!("size: {}", human_size(opts.size));
     println!(
         "upload wall time: {upload_secs:.2} s  throughput: {:.1} MiB/s",
         size / MIB as f64 / upload_secs
     );
+    println!(
+        "  after the last byte sent: {:.2} s (server finishing, flushing, committing)",
+        upload_time.after_body.as_secs_f64()
+    );
+    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+        let cpu_secs = after.saturating_sub(before) as f64 / CLOCK_TICKS_PER_SEC;
+        println!(
+            "  server CPU during upload: {cpu_secs:.2} s user+sys ({:.0}% of wall time)",
+            100.0 * cpu_secs / upload_secs
+        );
+    }
     println!(
         "server peak RSS: {:.1} MiB (target <= {} MiB)",
         peak_rss as f64 / MIB as f64,
@@ -423,7 +440,15 @@ fn parse_listen_line(line: &str) -> Option<String> {
 
 /// Sends the file to `POST /en/submit` and returns the wall time from the first byte sent to
 /// the full response received. Fails unless the answer is 200.
-fn upload(addr: &str, file_path: &Path, size: u64) -> Result<Duration> {
+/// Wall times of one upload.
+struct UploadTiming {
+    /// First byte sent to full response received.
+    total: Duration,
+    /// Last byte sent to full response received.
+    after_body: Duration,
+}
+
+fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random).map_err(|e| anyhow!("reading OS randomness: {e}"))?;
     let boundary = format!("----witness-drop-bench-{}", hex::encode(random));
@@ -478,15 +503,17 @@ fn upload(addr: &str, file_path: &Path, size: u64) -> Result<Duration> {
         }
         return Err(e);
     }
+    let body_sent = Instant::now();
     let (status, body) = read_response(&mut stream).context("reading the response")?;
-    let elapsed = started.elapsed();
+    let total = started.elapsed();
+    let after_body = body_sent.elapsed();
     if status != 200 {
         bail!(
             "the server answered {status}, expected 200: {}",
             snippet(&body)
         );
     }
-    Ok(elapsed)
+    Ok(UploadTiming { total, after_body })
 }
 
 fn send_body(
@@ -611,6 +638,18 @@ fn read_status_kib(pid: u32, field: &str) -> Option<u64> {
         .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
+}
+
+/// utime + stime of /proc/PID/stat, in clock ticks.
+fn read_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields restart after its closing ')'.
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')': field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Samples VmRSS every 100 ms until `stop`, returns the maximum in bytes.
