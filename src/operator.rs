@@ -197,11 +197,17 @@ pub fn export(
         .into_iter()
         .filter(|(_, r)| all || r.exported.is_none())
         .collect();
-    let ledger = match chosen.first() {
-        Some((_, r)) => backend.ledger_from(r.seq)?,
-        None => Vec::new(),
-    };
+    // The head is read before the chain and the chain is cut at it, so a submission committed
+    // meanwhile (the server may be running) cannot make the manifest disagree with itself.
     let head = backend.head()?;
+    let ledger: Vec<LedgerEntry> = match (chosen.first(), &head) {
+        (Some((_, r)), Some(h)) => backend
+            .ledger_from(r.seq)?
+            .into_iter()
+            .take_while(|e| e.seq <= h.seq)
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut submissions = Vec::new();
     let mut bytes = 0u64;
     for (id, rec) in &chosen {

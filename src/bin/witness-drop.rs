@@ -101,8 +101,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { config } => {
             let config = Config::load(config.as_deref())?;
-            let recipients = keys::load_recipients(&config.recipients, false)?;
-            serve(config, recipients)
+            serve(config, false)
         }
         Command::Demo { dir, listen } => demo(&dir, &listen),
         Command::Export { config, out, all } => {
@@ -133,18 +132,21 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn serve(config: Config, recipients: keys::Recipients) -> Result<()> {
+fn serve(config: Config, allow_demo: bool) -> Result<()> {
+    let recipients = keys::LiveRecipients::load(&config.recipients, allow_demo)?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("cannot open the data folder {}", config.data_dir.display()))?;
     witness_drop::admin::spawn_server(store.clone(), &config.data_dir)
         .context("cannot open the admin socket")?;
     tracing::info!(
         "{} reviewer key(s); max upload {} bytes; {} uploads at once",
-        recipients.list.len(),
+        recipients.current().len(),
         config.max_upload_bytes,
         config.max_concurrent_uploads
     );
-    let state = AppState::new(config, recipients.list, store.clone());
+    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&config.data_dir)
+        .context("cannot read or create the instance secret")?;
+    let state = AppState::new(config, recipients, store.clone(), secret);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -251,7 +253,6 @@ fn demo(dir: &Path, listen: &str) -> Result<()> {
         ),
     )?;
     let config = Config::load(Some(&config_path))?;
-    let recipients = keys::load_recipients(&config.recipients, true)?;
     let d = dir.display();
     println!("witness-drop demo in {d} (throw-away reviewer key: never use it for real testimony)");
     println!("  1. Open http://{listen}/ and send a message with a file or two.");
@@ -260,5 +261,5 @@ fn demo(dir: &Path, listen: &str) -> Result<()> {
     println!("  3. Decrypt it as a reviewer would, on the offline machine:");
     println!("       cargo run --release --bin witness-review -- decrypt --identity {d}/reviewer-identity.txt --in {d}/export-1 --out {d}/decrypted");
     println!("  Stop with Ctrl-C.");
-    serve(config, recipients)
+    serve(config, true)
 }

@@ -1,23 +1,6 @@
-//! Minimal HTML rendering for the pages of this release.
+//! Small formatting helpers for pages.
 //!
-//! Invariant: every dynamic value passes through [`escape`]; pages use no script, no inline
-//! style, and load nothing but `/static/style.css` from this origin.
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+//! Invariant: pure functions of their arguments; what they return is escaped by the templates.
 
 /// A size in binary units, for people.
 pub fn human_size(n: u64) -> String {
@@ -33,28 +16,6 @@ pub fn human_size(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
-}
-
-/// A whole page around `body` (already HTML).
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<meta name=\"referrer\" content=\"no-referrer\">\n\
-<title>{}</title>\n<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n\
-<body>\n<main>\n{}\n</main>\n</body>\n</html>\n",
-        escape(title),
-        body
-    )
-}
-
-/// The body of an error page.
-pub fn error_body(title: &str, text: &str) -> String {
-    format!(
-        "<h1>{}</h1>\n<p id=\"error\">{}</p>\n<p><a href=\"/en/\">Back to the start page</a></p>",
-        escape(title),
-        escape(text)
-    )
 }
 
 #[cfg(test)]

@@ -6,9 +6,12 @@
 //! - Every response, error pages included, carries the security headers of [`security_headers`].
 //! - Request bodies are read only by the submission handler, which encrypts as it reads.
 
+pub mod csrf;
 mod error;
 mod html;
+pub mod i18n;
 mod misc;
+pub mod pages;
 mod submit;
 
 use std::future::Future;
@@ -23,6 +26,7 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::secrets::InstanceSecret;
 use crate::store::Store;
 
 pub use error::WebError;
@@ -42,18 +46,26 @@ pub const SLOWEST_BYTES_PER_SEC: u64 = 125_000;
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// Reviewer recipients at start-up.
-    pub recipients: Arc<Vec<age::x25519::Recipient>>,
+    /// Reviewer recipients, re-read when the file changes.
+    pub recipients: Arc<crate::keys::LiveRecipients>,
     /// The configuration.
     pub config: Arc<Config>,
     /// One permit per upload in progress.
     pub uploads: Arc<Semaphore>,
+    /// The instance secret (form tokens, codename derivation).
+    pub secret: Arc<InstanceSecret>,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(config: Config, recipients: Vec<age::x25519::Recipient>, store: Store) -> Self {
+    pub fn new(
+        config: Config,
+        recipients: crate::keys::LiveRecipients,
+        store: Store,
+        secret: InstanceSecret,
+    ) -> Self {
         AppState {
+            secret: Arc::new(secret),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
             recipients: Arc::new(recipients),
@@ -85,6 +97,11 @@ pub fn router(state: AppState) -> Router {
         .merge(misc::router())
         .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
         .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -125,6 +142,39 @@ async fn security_headers(req: Request, next: Next) -> Response {
         "noindex, nofollow",
     );
     h.remove(header::SERVER);
+    res
+}
+
+/// Refuses Tor2web proxies and cross-site POSTs; points browsers that did not come through the
+/// onion address to it (`Onion-Location`).
+async fn guard(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    if req.headers().contains_key("x-tor2web") {
+        return WebError::Tor2web.into_response();
+    }
+    if req.method() == axum::http::Method::POST && !csrf::same_origin(req.headers()) {
+        return WebError::Forbidden.into_response();
+    }
+    let onion_location = st.config.onion_address.as_ref().and_then(|onion| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        (host.as_deref() != Some(onion.as_str())).then(|| {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            format!("http://{onion}{path}")
+        })
+    });
+    let mut res = next.run(req).await;
+    if let Some(loc) = onion_location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("onion-location"), loc);
+    }
     res
 }
 

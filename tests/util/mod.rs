@@ -252,6 +252,10 @@ impl Multipart {
             body: Vec::new(),
         }
     }
+    /// A body for the form at `path`, starting with the form's token (read from the page).
+    pub fn for_form(server: &Server, path: &str) -> Self {
+        Multipart::new().text("token", form_token(server, path).as_bytes())
+    }
     pub fn text(mut self, name: &str, value: &[u8]) -> Self {
         self.body.extend_from_slice(
             format!(
@@ -286,6 +290,21 @@ impl Multipart {
             self.body,
         )
     }
+}
+
+/// The token of the form on the page at `path` (GET).
+pub fn form_token(server: &Server, path: &str) -> String {
+    let page = client()
+        .get(server.url(path))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let at = page
+        .find("name=\"token\" value=\"")
+        .expect("form has a token")
+        + 20;
+    page[at..].split('"').next().unwrap().to_owned()
 }
 
 /// POSTs a hand-built multipart body; returns (status, body).
