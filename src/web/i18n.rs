@@ -105,6 +105,73 @@ mod tests {
         );
     }
 
+    fn ids(lang: &str) -> Vec<String> {
+        let path = format!("{}/locales/{lang}/main.ftl", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        text.lines()
+            .filter_map(|l| {
+                let (id, _) = l.split_once(" =")?;
+                (id.chars().next()?.is_ascii_lowercase()
+                    && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+                .then(|| id.to_owned())
+            })
+            .collect()
+    }
+
+    fn sources() -> String {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut all = String::new();
+        let mut stack = vec![format!("{root}/templates"), format!("{root}/src")];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p.display().to_string());
+                } else if p.extension().is_some_and(|x| x == "rs" || x == "html") {
+                    all.push_str(&std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        all
+    }
+
+    /// Fails when a message id is missing in a language, or defined but never used.
+    #[test]
+    fn every_language_has_every_message_and_every_message_is_used() {
+        let en = ids("en");
+        assert!(en.len() > 50);
+        for lang in ["az", "ru"] {
+            let other = ids(lang);
+            let missing: Vec<_> = en.iter().filter(|id| !other.contains(id)).collect();
+            let extra: Vec<_> = other.iter().filter(|id| !en.contains(id)).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+            assert!(extra.is_empty(), "{lang} has unknown {extra:?}");
+        }
+        let code = sources();
+        let unused: Vec<_> = en
+            .iter()
+            .filter(|id| !code.contains(&format!("\"{id}\"")))
+            .collect();
+        assert!(unused.is_empty(), "unused message ids: {unused:?}");
+        for lang in ALL {
+            for id in &en {
+                let text = lang.t_args(
+                    id,
+                    &[
+                        ("org", "O".into()),
+                        ("kib", 1.into()),
+                        ("limit", "1 GiB".into()),
+                        ("count", 2.into()),
+                        ("day", "2026-01-01".into()),
+                        ("max", 3.into()),
+                    ],
+                );
+                assert!(!text.is_empty() && text != *id, "{}: {id}", lang.code());
+                assert!(!text.contains('{'), "{}: {id} has an unresolved placeable", lang.code());
+            }
+        }
+    }
+
     #[test]
     fn no_isolation_marks() {
         let s = Lang::En.t_args("landing-title", &[("org", "Org".into())]);

@@ -9,3 +9,4 @@ mod durability;
 mod limits;
 mod privacy;
 mod submit;
+mod web;

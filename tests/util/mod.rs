@@ -49,6 +49,7 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 pub struct Opts {
     pub max_upload_bytes: u64,
     pub max_concurrent_uploads: usize,
+    pub onion_address: Option<String>,
 }
 
 impl Default for Opts {
@@ -56,6 +57,7 @@ impl Default for Opts {
         Opts {
             max_upload_bytes: 64 << 20,
             max_concurrent_uploads: 8,
+            onion_address: None,
         }
     }
 }
@@ -89,7 +91,10 @@ impl Server {
             format!(
                 "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\nrecipients = \"keys/recipients.txt\"\nmax_upload_bytes = {}\nmax_concurrent_uploads = {}\n",
                 opts.max_upload_bytes, opts.max_concurrent_uploads
-            ),
+            ) + &opts
+                .onion_address
+                .map(|o| format!("onion_address = \"{o}\"\n"))
+                .unwrap_or_default(),
         )
         .unwrap();
         let mut s = Server {
