@@ -273,6 +273,7 @@ impl Worker {
             message: message.to_string(),
             attachments: std::mem::take(&mut self.attachments),
             source,
+            reviewers: self.recipients.iter().map(|r| r.to_string()).collect(),
         };
         let json = Zeroizing::new(
             serde_json::to_vec(&envelope).map_err(|e| std::io::Error::other(e.to_string()))?,
