@@ -54,6 +54,14 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Import reply files written by `witness-review reply`.
+    ImportReplies {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The folder holding the reply files.
+        dir: PathBuf,
+    },
     /// Delete exported submissions received more than DAYS days ago.
     Purge {
         /// Config file.
@@ -129,6 +137,25 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Check { config } => check(config.as_deref()),
+        Command::ImportReplies { config, dir } => {
+            let config = Config::load(config.as_deref())?;
+            let mut conn = operator::connect(&config.data_dir)?;
+            let lines = operator::import_replies(conn.backend(), &dir)
+                .with_context(|| format!("cannot import replies from {}", dir.display()))?;
+            let imported = lines.iter().filter(|l| l.refused.is_none()).count();
+            for l in &lines {
+                match &l.refused {
+                    None => println!("imported {}", l.file),
+                    Some(why) => println!("refused {}: {why}", l.file),
+                }
+            }
+            println!(
+                "imported {imported} repl{}, refused {}",
+                if imported == 1 { "y" } else { "ies" },
+                lines.len() - imported
+            );
+            Ok(())
+        }
     }
 }
 

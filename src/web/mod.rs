@@ -12,6 +12,8 @@ mod html;
 pub mod i18n;
 mod misc;
 pub mod pages;
+pub mod session;
+mod source;
 mod submit;
 
 use std::future::Future;
@@ -30,6 +32,10 @@ use crate::secrets::InstanceSecret;
 use crate::store::Store;
 
 pub use error::WebError;
+
+/// Argon2id derivations at once (64 MiB each): with 2, logins use at most 128 MiB beyond the
+/// server's own memory, whatever the flood.
+pub const MAX_DERIVATIONS: usize = 2;
 
 /// Longest message text, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
@@ -54,6 +60,10 @@ pub struct AppState {
     pub uploads: Arc<Semaphore>,
     /// The instance secret (form tokens, codename derivation).
     pub secret: Arc<InstanceSecret>,
+    /// Logged-in sources (memory only).
+    pub sessions: Arc<session::Sessions>,
+    /// One permit per Argon2id derivation in progress.
+    pub derivations: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -66,6 +76,8 @@ impl AppState {
     ) -> Self {
         AppState {
             secret: Arc::new(secret),
+            sessions: Arc::new(session::Sessions::default()),
+            derivations: Arc::new(Semaphore::new(MAX_DERIVATIONS)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
             recipients: Arc::new(recipients),
@@ -96,6 +108,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(misc::router())
         .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
+        .merge(source::upload_router().layer(DefaultBodyLimit::max(limit)))
+        .merge(source::router())
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(

@@ -20,8 +20,17 @@ use super::i18n::Lang;
 use super::misc::check_lang;
 use super::pages::{render, Ctx, FormView, ReceiptPage, SubmitPage};
 use super::{csrf, html, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::codename;
 use crate::envelope::SourceInfo;
 use crate::upload::Upload;
+
+/// Who a submission comes from.
+pub enum SourcePlan {
+    /// A first submission: a new codename and source are made when it commits.
+    New,
+    /// A logged-in source's follow-up.
+    Existing(SourceInfo),
+}
 
 /// Name of the hidden field only bots fill in.
 pub const HONEYPOT_FIELD: &str = "website";
@@ -76,16 +85,12 @@ async fn submit(
 ) -> Result<Response, WebError> {
     let lang = check_lang(&lang)?;
     let action = format!("/{}/submit", lang.code());
-    let received = receive(&st, &action, &headers, multipart, None).await?;
-    Ok(receipt(
-        &st,
-        &ctx,
-        lang,
-        "receipt-title",
-        received.files,
-        None,
-        None,
-    ))
+    let received = receive(&st, &action, &headers, multipart, SourcePlan::New).await?;
+    let codename = received
+        .codename
+        .as_ref()
+        .map(|c| age::secrecy::ExposeSecret::expose_secret(c).to_owned());
+    Ok(receipt(&st, &ctx, lang, "receipt-title", received.files, codename, None))
 }
 
 /// The receipt page.
@@ -159,16 +164,20 @@ impl Limits {
 pub struct Received {
     /// Files attached.
     pub files: u32,
+    /// The new source's codename, for a first submission: shown once, never stored.
+    pub codename: Option<age::secrecy::SecretString>,
 }
 
-/// Receives one submission posted to `action`: checks the token and the honeypot, streams the
-/// files into encryption, seals the envelope with `source`, commits durably.
+/// Receives one submission whose form token is bound to `action`: checks the token and the
+/// honeypot, streams the files into encryption, seals the envelope with the source, commits
+/// durably. A first submission makes a codename and its source record only once everything
+/// else has arrived, so refused requests never cost a key derivation.
 pub async fn receive(
     st: &AppState,
     action: &str,
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-    source: Option<SourceInfo>,
+    plan: SourcePlan,
 ) -> Result<Received, WebError> {
     let max = st.config.max_upload_bytes;
     // Refuse at once what announces itself as too large.
@@ -292,8 +301,25 @@ pub async fn receive(
         Some(u) => u,
         None => start(st).await?,
     };
-    upload.commit(text, source).await?;
-    Ok(Received { files })
+    let (source, new_source, codename) = match plan {
+        SourcePlan::Existing(info) => (Some(info), None, None),
+        SourcePlan::New => {
+            let code = codename::generate().map_err(|e| WebError::Internal(e.to_string()))?;
+            let normalised = codename::normalise(age::secrecy::ExposeSecret::expose_secret(&code))
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let derived = super::source::derive_limited(st, normalised, true).await?;
+            let info = SourceInfo {
+                reference: crate::export::new_id()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                designation: codename::designation()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                reply_recipient: derived.reply_identity.to_public().to_string(),
+            };
+            (Some(info), Some(derived.lookup), Some(code))
+        }
+    };
+    upload.commit(text, source, new_source).await?;
+    Ok(Received { files, codename })
 }
 
 async fn start(st: &AppState) -> Result<Upload, WebError> {
