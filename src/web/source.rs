@@ -182,6 +182,12 @@ fn to_login(lang: Lang) -> Response {
     Redirect::to(&format!("/{}/login", lang.code())).into_response()
 }
 
+/// The token of the delete buttons is bound to the session, not to one reply: which replies a
+/// session may delete is decided by the store, under the session's own reference.
+fn delete_binding(lang: Lang) -> String {
+    format!("/{}/inbox/replies/delete", lang.code())
+}
+
 /// Binds a form's token to the session: a token from one session is useless in another.
 fn binding(action: &str, session_hex: &str) -> String {
     format!("{action}|{session_hex}")
@@ -215,8 +221,11 @@ async fn inbox(
         };
         let delete_action = format!("/{}/inbox/replies/{}/delete", lang.code(), r.id);
         replies.push(ReplyView {
-            day_text: lang.t_args("inbox-reply-day", &[("day", FluentValue::from(r.day.clone()))]),
-            delete_token: csrf::issue(&st.secret, &binding(&delete_action, &cur.id_hex)),
+            day_text: lang.t_args(
+                "inbox-reply-day",
+                &[("day", FluentValue::from(r.day.clone()))],
+            ),
+            delete_token: csrf::issue(&st.secret, &binding(&delete_binding(lang), &cur.id_hex)),
             delete_action,
             id: r.id,
             text,
@@ -252,8 +261,11 @@ async fn delete_reply(
         return Err(WebError::Unauthorized);
     };
     let Form(form) = form.map_err(|_| WebError::BadRequest)?;
-    let action = format!("/{}/inbox/replies/{id}/delete", lang.code());
-    if !csrf::check(&st.secret, &binding(&action, &cur.id_hex), &form.token) {
+    if !csrf::check(
+        &st.secret,
+        &binding(&delete_binding(lang), &cur.id_hex),
+        &form.token,
+    ) {
         return Err(WebError::Forbidden);
     }
     if !is_valid_id(&id) {
@@ -313,5 +325,13 @@ async fn inbox_submit(
     )
     .await?;
     let back = format!("/{}/inbox", lang.code());
-    Ok(receipt(&st, &ctx, lang, "inbox-sent-title", received.files, None, Some(back)))
+    Ok(receipt(
+        &st,
+        &ctx,
+        lang,
+        "inbox-sent-title",
+        received.files,
+        None,
+        Some(back),
+    ))
 }

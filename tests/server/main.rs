@@ -8,5 +8,6 @@ mod util;
 mod durability;
 mod limits;
 mod privacy;
+mod source;
 mod submit;
 mod web;
