@@ -37,15 +37,31 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Request {
     Submissions,
-    LedgerFrom { from: u64 },
+    LedgerFrom {
+        from: u64,
+    },
     Head,
-    Blob { id: String, blob: u16 },
-    BlobSize { id: String, blob: u16 },
-    MarkExported { ids: Vec<String> },
-    Purge { cutoff: String },
+    Blob {
+        id: String,
+        blob: u16,
+    },
+    BlobSize {
+        id: String,
+        blob: u16,
+    },
+    MarkExported {
+        ids: Vec<String>,
+    },
+    Purge {
+        cutoff: String,
+    },
     Counts,
     CheckFiles,
-    ImportReply { reference: String, reply_id: String, ciphertext: String },
+    ImportReply {
+        reference: String,
+        reply_id: String,
+        ciphertext: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -177,8 +193,9 @@ fn handle(stream: UnixStream, store: &Store) -> io::Result<()> {
                 ciphertext,
             } => {
                 let r = match hex::decode(&ciphertext) {
-                    Ok(bytes) if bytes.len() as u64 <= crate::reply::MAX_REPLY_BYTES => backend
-                        .import_reply(&reference, &reply_id, &bytes),
+                    Ok(bytes) if bytes.len() as u64 <= crate::reply::MAX_REPLY_BYTES => {
+                        backend.import_reply(&reference, &reply_id, &bytes)
+                    }
                     _ => Err(OperatorError::Protocol("bad reply".into())),
                 };
                 reply(&mut out, r)?;

@@ -185,7 +185,10 @@ mod tests {
         assert_eq!(n("applebanana\r\n\tcherry"), canon);
         assert_eq!(normalise(""), Err(CodenameError::Empty));
         assert_eq!(normalise(" \n "), Err(CodenameError::Empty));
-        assert_eq!(normalise(&"a".repeat(MAX_INPUT_CHARS + 1)), Err(CodenameError::TooLong));
+        assert_eq!(
+            normalise(&"a".repeat(MAX_INPUT_CHARS + 1)),
+            Err(CodenameError::TooLong)
+        );
     }
 
     #[test]
@@ -197,12 +200,18 @@ mod tests {
         let c = derive("applebananacherry", &s2).unwrap();
         let d = derive("applebananacherri", &s1).unwrap();
         assert_eq!(a.lookup, b.lookup);
-        assert_eq!(a.reply_identity.to_public().to_string(), b.reply_identity.to_public().to_string());
+        assert_eq!(
+            a.reply_identity.to_public().to_string(),
+            b.reply_identity.to_public().to_string()
+        );
         assert_ne!(a.lookup, c.lookup);
         assert_ne!(a.lookup, d.lookup);
         // The lookup id is not the key material.
         let key_line = identity_line(&a.reply_identity);
-        assert!(!key_line.expose_secret().to_lowercase().contains(&hex::encode(a.lookup)));
+        assert!(!key_line
+            .expose_secret()
+            .to_lowercase()
+            .contains(&hex::encode(a.lookup)));
     }
 
     #[test]

@@ -304,7 +304,10 @@ pub struct ImportLine {
 
 /// Imports every reply file in `dir` (as written by `witness-review reply`): checks its name,
 /// size and age format, that its source exists, and that it was not imported before.
-pub fn import_replies(backend: &mut dyn Backend, dir: &Path) -> Result<Vec<ImportLine>, OperatorError> {
+pub fn import_replies(
+    backend: &mut dyn Backend,
+    dir: &Path,
+) -> Result<Vec<ImportLine>, OperatorError> {
     use crate::reply::{check_reply_ciphertext, parse_reply_file_name, MAX_REPLY_BYTES};
     let mut names: Vec<_> = fs::read_dir(dir)?
         .filter_map(|e| e.ok())
@@ -345,7 +348,9 @@ pub fn import_replies(backend: &mut dyn Backend, dir: &Path) -> Result<Vec<Impor
                 refused: None,
             }),
             ImportOutcome::AlreadyImported => out.push(refuse("already imported")),
-            ImportOutcome::UnknownSource => out.push(refuse("no source with this reference on this server")),
+            ImportOutcome::UnknownSource => {
+                out.push(refuse("no source with this reference on this server"))
+            }
         }
     }
     Ok(out)

@@ -285,7 +285,13 @@ impl Store {
         sync_dir(&self.blob_dir(&raw))?;
         sync_dir(&self.blobs)?;
         let day = Day::today().to_string();
-        let trees = (&self.subs, &self.ledger, &self.meta, &self.sources, &self.refs);
+        let trees = (
+            &self.subs,
+            &self.ledger,
+            &self.meta,
+            &self.sources,
+            &self.refs,
+        );
         let result = trees.transaction(|(subs, ledger, meta, sources, refs)| {
             let abort = |e: serde_json::Error| ConflictableTransactionError::Abort(corrupt(e));
             let head: Option<LedgerHead> = match meta.get("head")? {
@@ -682,19 +688,33 @@ mod tests {
         assert_eq!(store.source_by_lookup(&[3; 32]).unwrap(), None);
         let (r1, r2) = (src(1).reference, src(2).reference);
         let rid = hex::encode([9u8; 16]);
-        assert_eq!(store.import_reply(&r1, &rid, b"ct").unwrap(), ImportOutcome::Imported);
-        assert_eq!(store.import_reply(&r1, &rid, b"ct").unwrap(), ImportOutcome::AlreadyImported);
         assert_eq!(
-            store.import_reply(&hex::encode([7u8; 16]), &hex::encode([8u8; 16]), b"ct").unwrap(),
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::Imported
+        );
+        assert_eq!(
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::AlreadyImported
+        );
+        assert_eq!(
+            store
+                .import_reply(&hex::encode([7u8; 16]), &hex::encode([8u8; 16]), b"ct")
+                .unwrap(),
             ImportOutcome::UnknownSource
         );
         assert_eq!(store.replies_for(&r1).unwrap().len(), 1);
         assert!(store.replies_for(&r2).unwrap().is_empty());
-        assert!(!store.delete_reply(&r2, &rid).unwrap(), "another source cannot delete it");
+        assert!(
+            !store.delete_reply(&r2, &rid).unwrap(),
+            "another source cannot delete it"
+        );
         assert_eq!(store.replies_for(&r1).unwrap().len(), 1);
         assert!(store.delete_reply(&r1, &rid).unwrap());
         assert!(store.replies_for(&r1).unwrap().is_empty());
-        assert_eq!(store.import_reply(&r1, &rid, b"ct").unwrap(), ImportOutcome::AlreadyImported);
+        assert_eq!(
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::AlreadyImported
+        );
     }
 
     #[test]

@@ -112,7 +112,9 @@ mod tests {
             .filter_map(|l| {
                 let (id, _) = l.split_once(" =")?;
                 (id.chars().next()?.is_ascii_lowercase()
-                    && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
                 .then(|| id.to_owned())
             })
             .collect()
@@ -167,7 +169,11 @@ mod tests {
                     ],
                 );
                 assert!(!text.is_empty() && text != *id, "{}: {id}", lang.code());
-                assert!(!text.contains('{'), "{}: {id} has an unresolved placeable", lang.code());
+                assert!(
+                    !text.contains('{'),
+                    "{}: {id} has an unresolved placeable",
+                    lang.code()
+                );
             }
         }
     }

@@ -99,7 +99,10 @@ impl Sessions {
                 last_seen: now,
             },
         );
-        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", hex::encode(id));
+        let cookie = format!(
+            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+            hex::encode(id)
+        );
         HeaderValue::from_str(&cookie).map_err(|_| getrandom::Error::UNSUPPORTED)
     }
 

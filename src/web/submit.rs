@@ -90,7 +90,15 @@ async fn submit(
         .codename
         .as_ref()
         .map(|c| age::secrecy::ExposeSecret::expose_secret(c).to_owned());
-    Ok(receipt(&st, &ctx, lang, "receipt-title", received.files, codename, None))
+    Ok(receipt(
+        &st,
+        &ctx,
+        lang,
+        "receipt-title",
+        received.files,
+        codename,
+        None,
+    ))
 }
 
 /// The receipt page.
