@@ -22,6 +22,7 @@ pub mod keys;
 pub mod ledger;
 #[cfg(feature = "server")]
 pub mod operator;
+pub mod reply;
 pub mod review;
 pub mod safename;
 
