@@ -37,7 +37,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         acc = (acc << 6) | value(c);
         bits += 6;
         if bits >= 8 {
@@ -111,7 +114,7 @@ impl Driver {
         let mut d = Driver {
             child,
             http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(90))
+                .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap(),
             base: format!("http://127.0.0.1:{port}"),
@@ -153,6 +156,19 @@ impl Driver {
                             "--window-size=412,915",
                             format!("--user-data-dir={profile}"),
                         ],
+                        // A phone's viewport (and its handling of `<meta name=viewport>`).
+                        // `--window-size` alone cannot give it: a headless window is at least
+                        // 500 px wide. Without touch emulation: with it, chromedriver 156's
+                        // element click never returns.
+                        "mobileEmulation": {
+                            "deviceMetrics": {
+                                "width": 412,
+                                "height": 915,
+                                "pixelRatio": 1.0,
+                                "mobile": true,
+                                "touch": false
+                            }
+                        },
                         // JavaScript off for every site, as Tor Browser at "Safest" does.
                         // (Checked below with a page whose script would change its title.)
                         "prefs": {
@@ -205,7 +221,11 @@ impl Driver {
     }
 
     fn goto(&self, url: &str) {
-        self.call("POST", &format!("{}/url", self.sid()), Some(json!({ "url": url })));
+        self.call(
+            "POST",
+            &format!("{}/url", self.sid()),
+            Some(json!({ "url": url })),
+        );
     }
 
     fn title(&self) -> String {
@@ -315,12 +335,47 @@ impl Driver {
         .unwrap()
     }
 
-    /// Saves a screenshot of the viewport (a 412×915 phone screen) as PNG.
-    fn screenshot(&self, file: &Path) {
-        let b64 = self.call("GET", &format!("{}/screenshot", self.sid()), None);
-        let png = base64_decode(b64.as_str().unwrap());
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
-        std::fs::write(file, png).unwrap();
+    /// Saves a screenshot of the viewport (a 412×915 phone screen) as `NAME.png`, and one of
+    /// the whole page on that phone as `NAME-full.png`.
+    fn screenshot(&self, dir: &Path, name: &str) {
+        let save = |b64: Value, file: PathBuf| -> (u32, u32) {
+            let png = base64_decode(b64.as_str().unwrap());
+            assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+            let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
+            let size = (be(16), be(20)); // IHDR width, height
+            std::fs::write(file, &png).unwrap();
+            size
+        };
+        let shot = || self.call("GET", &format!("{}/screenshot", self.sid()), None);
+        let viewport = save(shot(), dir.join(format!("{name}.png")));
+        assert_eq!(viewport, (412, 915), "{name}: viewport size");
+
+        // The whole page: make the phone's screen as tall as the page for one screenshot
+        // (chromedriver's CDP pass-through; screenshots are clipped to the viewport).
+        let html = self.find("html");
+        let rect = self.call("GET", &format!("{}/element/{html}/rect", self.sid()), None);
+        let height = rect["height"].as_f64().unwrap().ceil().max(100.0);
+        let metrics = |height: f64| {
+            self.call(
+                "POST",
+                &format!("{}/goog/cdp/execute", self.sid()),
+                Some(json!({
+                    "cmd": "Emulation.setDeviceMetricsOverride",
+                    "params": {
+                        "width": 412, "height": height, "deviceScaleFactor": 1, "mobile": true
+                    }
+                })),
+            )
+        };
+        metrics(height);
+        let (width, _) = save(shot(), dir.join(format!("{name}-full.png")));
+        metrics(915.0);
+        // Nothing wider than the phone's screen (no sideways scrolling).
+        assert_eq!(width, 412, "{name}: full page width");
+        assert!(
+            rect["width"].as_f64().unwrap() <= 412.0,
+            "{name}: the page is wider than the screen: {rect}"
+        );
     }
 }
 
@@ -376,11 +431,15 @@ fn submit_in_every_language_with_javascript_off() {
 
     let server = Server::start(Opts::default());
     let uploads = tempfile::tempdir().unwrap();
-    let driver = Driver::start(&server.path().join("chromedriver.log"));
+    // Next to the screenshots, so it survives a failure.
+    let driver = Driver::start(&shots.join("chromedriver.log"));
 
     // JavaScript is off: this page's script would change its title.
     let probe = "<title>js-off</title><script>document.title='js-on'</script><p>probe</p>";
-    driver.goto(&format!("data:text/html;charset=utf-8,{}", percent_encode(probe)));
+    driver.goto(&format!(
+        "data:text/html;charset=utf-8,{}",
+        percent_encode(probe)
+    ));
     driver.find("p");
     let title = driver.title();
     assert_ne!(title, "js-on", "JavaScript is enabled in the browser");
@@ -391,7 +450,7 @@ fn submit_in_every_language_with_javascript_off() {
     let html = driver.find("html");
     assert_eq!(driver.attribute(&html, "lang").as_deref(), Some("en"));
     driver.find("a[href$='/en/submit']");
-    driver.screenshot(&shots.join("root-landing.png"));
+    driver.screenshot(&shots, "root-landing");
 
     let mut sent = Vec::new();
     for (lang, word) in [("en", "testimony"), ("az", "ifadə"), ("ru", "показания")] {
@@ -402,7 +461,7 @@ fn submit_in_every_language_with_javascript_off() {
         for other in ["en", "az", "ru"] {
             driver.find(&format!("nav a[hreflang='{other}']"));
         }
-        driver.screenshot(&shots.join(format!("{lang}-landing.png")));
+        driver.screenshot(&shots, &format!("{lang}-landing"));
 
         // Follow the link to the form.
         let link = driver.find(&format!("a[href$='/{lang}/submit']"));
@@ -418,10 +477,12 @@ fn submit_in_every_language_with_javascript_off() {
         // The honeypot must not be visible to a person; only bots fill it in.
         if let Some(hp) = driver.try_find("#website") {
             if driver.displayed(&hp) {
-                eprintln!("VISUAL PROBLEM: /{lang}/submit: the honeypot field #website is displayed");
+                eprintln!(
+                    "VISUAL PROBLEM: /{lang}/submit: the honeypot field #website is displayed"
+                );
             }
         }
-        driver.screenshot(&shots.join(format!("{lang}-submit.png")));
+        driver.screenshot(&shots, &format!("{lang}-submit"));
 
         // Fill in and submit.
         let marker = canary(&format!("browser-{lang}"));
@@ -439,18 +500,20 @@ fn submit_in_every_language_with_javascript_off() {
         // Receipt page.
         let receipt = driver.wait_for("#receipt", 60);
         assert!(!driver.text(&receipt).trim().is_empty());
+        // A first submission's receipt shows the new codename: 7 words.
         let codename = driver.find("#codename");
-        assert!(!driver.text(&codename).trim().is_empty());
+        let words = driver.text(&codename).split_whitespace().count();
+        assert_eq!(words, 7, "{lang}: codename {:?}", driver.text(&codename));
         let html = driver.find("html");
         assert_eq!(driver.attribute(&html, "lang").as_deref(), Some(lang));
-        driver.screenshot(&shots.join(format!("{lang}-receipt.png")));
+        driver.screenshot(&shots, &format!("{lang}-receipt"));
 
         // An error page (404) in this language.
         driver.goto(&server.url(&format!("/{lang}/nowhere")));
         driver.find("#error");
         let html = driver.find("html");
         assert_eq!(driver.attribute(&html, "lang").as_deref(), Some(lang));
-        driver.screenshot(&shots.join(format!("{lang}-error.png")));
+        driver.screenshot(&shots, &format!("{lang}-error"));
 
         sent.push(Sent {
             lang,
