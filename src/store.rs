@@ -483,7 +483,7 @@ impl Store {
             let (_, v) = item?;
             out.push(serde_json::from_slice::<ReplyRecord>(&v).map_err(corrupt)?);
         }
-        out.sort_by(|a, b| b.seq.cmp(&a.seq));
+        out.sort_by_key(|r| std::cmp::Reverse(r.seq));
         Ok(out)
     }
 

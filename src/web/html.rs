@@ -11,10 +11,11 @@ pub fn human_size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
+    // A no-break space keeps number and unit on one line.
     if u == 0 || v.fract() == 0.0 {
-        format!("{} {}", v as u64, UNITS[u])
+        format!("{}\u{a0}{}", v as u64, UNITS[u])
     } else {
-        format!("{v:.1} {}", UNITS[u])
+        format!("{v:.1}\u{a0}{}", UNITS[u])
     }
 }
 
@@ -24,8 +25,8 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(human_size(1 << 30), "1 GiB");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(10), "10 bytes");
+        assert_eq!(human_size(1 << 30), "1\u{a0}GiB");
+        assert_eq!(human_size(1536), "1.5\u{a0}KiB");
+        assert_eq!(human_size(10), "10\u{a0}bytes");
     }
 }

@@ -191,7 +191,7 @@ fn language_comes_from_the_url() {
         .text()
         .unwrap();
     assert!(
-        en.contains("64 MiB"),
+        en.contains("64\u{a0}MiB"),
         "the size limit is shown next to the file field"
     );
     assert!(en.contains("name=\"files\"") && en.contains("multiple"));
