@@ -21,12 +21,12 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use age::secrecy::{ExposeSecret, SecretString};
+use age::secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::decrypt::{MAX_ENVELOPE_BYTES, SUBMISSION_JSON};
-use super::identity::{parse_identity, IdentityError, MAX_SCRYPT_WORK_FACTOR};
+use super::identity::IdentityError;
 use super::{create_new_private_file, open_regular_file, shown};
 use crate::envelope::SourceInfo;
 use crate::export::is_valid_id;
@@ -39,16 +39,6 @@ use crate::reply::{
 /// [`MAX_ENVELOPE_BYTES`]) pretty-printed, with its escapes, plus the `verified` object, so it
 /// may be somewhat larger than the envelope itself.
 pub const MAX_SUBMISSION_JSON_BYTES: u64 = 2 * MAX_ENVELOPE_BYTES;
-
-/// Identity files are a few hundred bytes; anything much larger is not one.
-const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
-
-/// What precedes an age X25519 secret key in an identity file.
-const SECRET_KEY_PREFIX: &str = "AGE-SECRET-KEY-1";
-
-/// How an age file starts, binary or armored.
-const AGE_BINARY_MAGIC: &[u8] = b"age-encryption.org/";
-const AGE_ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
 
 /// Why a reply could not be written. No message contains the reply text.
 #[derive(Debug, thiserror::Error)]
@@ -304,114 +294,21 @@ impl OwnKeys {
     }
 }
 
-/// Loads the reviewer's identity file, as `witness-review decrypt` does (plain, or
-/// passphrase-protected, armored or binary; `ask_passphrase` is called at most once), and
-/// keeps its X25519 keys, whose public halves are added to a reply's recipients.
-///
-/// The file is validated by [`parse_identity`], so its errors are the ones `decrypt` gives.
-/// It is read here rather than through [`super::identity::load_identity`] because that one
-/// keeps only opaque decryption keys, from which no public key can be had.
+/// Loads the reviewer's identity file exactly as `witness-review decrypt` does (plain, or
+/// passphrase-protected, armored or binary; `ask_passphrase` is called at most once), and keeps
+/// its X25519 keys, whose public halves are added to a reply's recipients.
 pub fn load_own_keys(
     path: &Path,
     ask_passphrase: impl FnOnce() -> Result<SecretString, IdentityError>,
 ) -> Result<OwnKeys, ReplyCommandError> {
-    let shown_path = path.display().to_string();
-    let read_err = |cause| IdentityError::Read {
-        path: shown_path.clone(),
-        cause,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut data = Zeroizing::new(Vec::new());
-    file.take(MAX_IDENTITY_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(read_err)?;
-    if data.len() as u64 > MAX_IDENTITY_FILE_BYTES {
-        return Err(IdentityError::TooLarge { path: shown_path }.into());
-    }
-    let plain = if is_age_ciphertext(&data) {
-        decrypt_with_passphrase(&data, &shown_path, ask_passphrase)?
-    } else {
-        data
-    };
-    // Same checks and messages as `decrypt`. A file that is still encrypted after one
-    // passphrase is not an identity file.
-    parse_identity(&plain, &shown_path, || {
-        Err(IdentityError::NotAnIdentityFile {
-            path: shown_path.clone(),
-            detail: "encrypted twice".to_owned(),
-        })
-    })?;
-    let no_key = || ReplyCommandError::NoX25519Key {
-        path: shown_path.clone(),
-    };
-    let text = std::str::from_utf8(&plain).map_err(|_| no_key())?;
-    let mut keys = Vec::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with(SECRET_KEY_PREFIX) {
-            // parse_identity accepted this line already.
-            let key = line
-                .parse::<age::x25519::Identity>()
-                .map_err(|_| no_key())?;
-            keys.push(key);
-        }
-    }
+    let identity = super::identity::load_identity(path, ask_passphrase)?;
+    let keys = identity.x25519_keys().to_vec();
     if keys.is_empty() {
-        return Err(no_key());
-    }
-    Ok(OwnKeys { keys })
-}
-
-/// True if `data` starts (after leading white space) like an age file, binary or armored.
-fn is_age_ciphertext(data: &[u8]) -> bool {
-    let start = data
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(data.len());
-    data[start..].starts_with(AGE_BINARY_MAGIC) || data[start..].starts_with(AGE_ARMOR_BEGIN)
-}
-
-/// Opens a passphrase-protected identity file; the same rules and errors as
-/// `identity::parse_identity`.
-fn decrypt_with_passphrase(
-    data: &[u8],
-    path: &str,
-    ask_passphrase: impl FnOnce() -> Result<SecretString, IdentityError>,
-) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
-    let damaged = || IdentityError::Damaged {
-        path: path.to_owned(),
-    };
-    let decryptor =
-        age::Decryptor::new(age::armor::ArmoredReader::new(data)).map_err(|_| damaged())?;
-    if !decryptor.is_scrypt() {
-        return Err(IdentityError::EncryptedToKey {
-            path: path.to_owned(),
+        return Err(ReplyCommandError::NoX25519Key {
+            path: path.display().to_string(),
         });
     }
-    let passphrase = ask_passphrase()?;
-    if passphrase.expose_secret().is_empty() {
-        return Err(IdentityError::EmptyPassphrase);
-    }
-    let mut identity = age::scrypt::Identity::new(passphrase);
-    identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
-    let mut reader = decryptor
-        .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .map_err(|e| match e {
-            age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
-                IdentityError::WrongPassphrase {
-                    path: path.to_owned(),
-                }
-            }
-            age::DecryptError::ExcessiveWork { .. } => IdentityError::ExcessiveWork {
-                path: path.to_owned(),
-            },
-            _ => damaged(),
-        })?;
-    let mut plain = Zeroizing::new(Vec::new());
-    (&mut reader)
-        .take(MAX_IDENTITY_FILE_BYTES)
-        .read_to_end(&mut plain)
-        .map_err(|_| damaged())?;
-    Ok(plain)
+    Ok(OwnKeys { keys })
 }
 
 /// The recipients of a reply: the source first, then the envelope's reviewers, then the
@@ -525,6 +422,7 @@ pub fn write_reply_file(
 mod tests {
     use super::*;
     use crate::reply::parse_reply_file_name;
+    use age::secrecy::ExposeSecret;
 
     fn own_keys() -> (age::x25519::Identity, OwnKeys) {
         let k = age::x25519::Identity::generate();
