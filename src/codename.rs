@@ -118,7 +118,8 @@ impl std::fmt::Debug for Derived {
     }
 }
 
-/// Runs Argon2id over the normalised codename. Slow on purpose (about 0.1-0.2 s and 64 MiB):
+/// Runs Argon2id over the normalised codename. Slow on purpose (about 0.2-0.3 s and 64 MiB on
+/// the 2-core development machine):
 /// callers MUST run it off the async threads and behind a limit on concurrent derivations.
 pub fn derive(normalised: &str, secret: &InstanceSecret) -> Result<Derived, CodenameError> {
     let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, Some(32))

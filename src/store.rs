@@ -23,7 +23,11 @@
 //!
 //! Layout:
 //! - `DATA/db/`: sled. Trees: `subs` (`id(16)` -> JSON [`SubmissionRecord`]), `ledger`
-//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`]).
+//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`]),
+//!   `sources` (lookup id(32) -> JSON [`SourceInfo`]: reference, designation, public reply
+//!   recipient), `refs` (reference(16) -> lookup id), `replies` (`reference(16) | reply
+//!   id(16)` -> JSON [`ReplyRecord`], ciphertext only), `replies_seen` (reply id(16) ->
+//!   reference, so a reply is never imported twice).
 //! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N): mode 0600,
 //!   folders 0700.
 
@@ -427,6 +431,11 @@ impl Store {
         Ok(gone.len())
     }
 
+    /// Number of sources (returning-source records).
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
     /// Counts for `check`.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
         let subs = self.submissions()?;
@@ -458,21 +467,31 @@ impl Store {
         if !self.refs.contains_key(r)? {
             return Ok(ImportOutcome::UnknownSource);
         }
-        if self.replies_seen.insert(rid, &r[..])?.is_some() {
-            return Ok(ImportOutcome::AlreadyImported);
-        }
         let record = ReplyRecord {
             id: reply_id.to_owned(),
             day: Day::today().to_string(),
             seq: self.db.generate_id()?,
             ciphertext: hex::encode(ciphertext),
         };
+        let value = serde_json::to_vec(&record).map_err(corrupt)?;
         let mut key = r.to_vec();
         key.extend_from_slice(&rid);
-        self.replies
-            .insert(key, serde_json::to_vec(&record).map_err(corrupt)?)?;
+        // Marked seen and stored in one transaction: a crash cannot leave a reply that is
+        // "already imported" but missing.
+        let result = (&self.replies_seen, &self.replies).transaction(|(seen, replies)| {
+            if seen.insert(&rid[..], &r[..])?.is_some() {
+                return Ok(ImportOutcome::AlreadyImported);
+            }
+            replies.insert(key.as_slice(), value.as_slice())?;
+            Ok(ImportOutcome::Imported)
+        });
+        let outcome = match result {
+            Ok(o) => o,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(StoreError::Db(e)),
+        };
         self.db.flush()?;
-        Ok(ImportOutcome::Imported)
+        Ok(outcome)
     }
 
     /// The replies to the source with `reference`, newest first.

@@ -76,7 +76,9 @@ impl AppState {
     ) -> Self {
         AppState {
             secret: Arc::new(secret),
-            sessions: Arc::new(session::Sessions::default()),
+            sessions: Arc::new(session::Sessions::new(
+                upload_deadline(config.max_upload_bytes) + Duration::from_secs(1800),
+            )),
             derivations: Arc::new(Semaphore::new(MAX_DERIVATIONS)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
@@ -87,8 +89,7 @@ impl AppState {
 
     /// The whole-upload deadline: the largest upload at the slowest speed, at least an hour.
     pub fn upload_deadline(&self) -> Duration {
-        let secs = self.config.max_upload_bytes / SLOWEST_BYTES_PER_SEC;
-        Duration::from_secs(secs.max(3600))
+        upload_deadline(self.config.max_upload_bytes)
     }
 
     /// The body limit of the upload route: files plus message plus multipart overhead.
@@ -100,6 +101,11 @@ impl AppState {
             .saturating_add(4 << 20);
         usize::try_from(limit).unwrap_or(usize::MAX)
     }
+}
+
+/// The largest upload at the slowest speed we wait for, at least an hour.
+fn upload_deadline(max_upload_bytes: u64) -> Duration {
+    Duration::from_secs((max_upload_bytes / SLOWEST_BYTES_PER_SEC).max(3600))
 }
 
 /// The whole router.

@@ -17,8 +17,9 @@ use crate::envelope::SourceInfo;
 /// Cookie name.
 pub const COOKIE: &str = "wd_session";
 
-/// Idle time after which a session ends: longer than the slowest upload we accept (a 1 GiB
-/// upload at 1 Mbit/s takes about 2.4 hours), so a source is never logged out mid-upload.
+/// Shortest idle time after which a session ends. The server uses the longer of this and the
+/// upload deadline plus half an hour (a 1 GiB upload at 1 Mbit/s takes about 2.4 hours), so a
+/// source is never logged out by a slow upload.
 pub const IDLE: Duration = Duration::from_secs(4 * 3600);
 
 /// Most sessions held at once; the oldest is dropped beyond it.
@@ -34,9 +35,9 @@ pub struct Session {
 }
 
 /// All sessions.
-#[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<[u8; 32], Session>>,
+    idle: Duration,
 }
 
 /// What a handler gets for a valid session: the id (hex, to bind form tokens) and clones of
@@ -68,6 +69,14 @@ fn parse_cookie(headers: &HeaderMap) -> Option<[u8; 32]> {
 }
 
 impl Sessions {
+    /// Sessions that end after `idle` without a request (at least [`IDLE`]).
+    pub fn new(idle: Duration) -> Sessions {
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+            idle: idle.max(IDLE),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Session>> {
         match self.map.lock() {
             Ok(g) => g,
@@ -85,7 +94,8 @@ impl Sessions {
         getrandom::fill(&mut id)?;
         let mut map = self.lock();
         let now = Instant::now();
-        map.retain(|_, s| now.duration_since(s.last_seen) < IDLE);
+        let idle = self.idle;
+        map.retain(|_, s| now.duration_since(s.last_seen) < idle);
         if map.len() >= MAX_SESSIONS {
             if let Some(oldest) = map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| *k) {
                 map.remove(&oldest);
@@ -113,7 +123,7 @@ impl Sessions {
         let now = Instant::now();
         let expired = map
             .get(&id)
-            .is_some_and(|s| now.duration_since(s.last_seen) >= IDLE);
+            .is_some_and(|s| now.duration_since(s.last_seen) >= self.idle);
         if expired {
             map.remove(&id);
             return None;
