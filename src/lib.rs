@@ -33,6 +33,8 @@ pub mod codename;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
+pub mod hardening;
+#[cfg(feature = "server")]
 pub mod secrets;
 #[cfg(feature = "server")]
 pub mod store;

@@ -237,6 +237,10 @@ fn check(config: Option<&Path>) -> Result<()> {
         }
         bail!("{} problem(s) in the data folder", problems.len());
     }
+    // Host hardening: reported, never fatal.
+    for w in witness_drop::hardening::warnings() {
+        println!("warning: {w}");
+    }
     println!("ready to serve on {}", config.listen);
     Ok(())
 }
