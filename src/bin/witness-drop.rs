@@ -149,11 +149,23 @@ fn run(cli: Cli) -> Result<()> {
                     Some(why) => println!("refused {}: {why}", l.file),
                 }
             }
+            let failed = lines
+                .iter()
+                .filter(|l| {
+                    l.refused
+                        .as_deref()
+                        .is_some_and(|w| w != "already imported")
+                })
+                .count();
             println!(
                 "imported {imported} repl{}, refused {}",
                 if imported == 1 { "y" } else { "ies" },
                 lines.len() - imported
             );
+            // Already-imported files are not an error: importing the same folder twice is safe.
+            if failed > 0 {
+                bail!("{failed} reply file(s) refused: see the lines above");
+            }
             Ok(())
         }
     }
@@ -171,6 +183,14 @@ fn serve(config: Config, allow_demo: bool) -> Result<()> {
         config.max_upload_bytes,
         config.max_concurrent_uploads
     );
+    let secret_path = config.data_dir.join(witness_drop::secrets::SECRET_FILE);
+    if !secret_path.exists() && store.source_count() > 0 {
+        bail!(
+            "{} is missing, but the database holds {} returning source(s): restore it from the backup (without it no source can log in again); not making a new one",
+            secret_path.display(),
+            store.source_count()
+        );
+    }
     let secret = witness_drop::secrets::InstanceSecret::load_or_create(&config.data_dir)
         .context("cannot read or create the instance secret")?;
     let state = AppState::new(config, recipients, store.clone(), secret);

@@ -476,7 +476,9 @@ fn submit_in_every_language_with_javascript_off() {
         let html = driver.find("html");
         assert_eq!(driver.attribute(&html, "lang").as_deref(), Some(lang));
         // The honeypot must not be visible to a person; only bots fill it in.
-        let hp = driver.try_find("#website").expect("the form has a honeypot field");
+        let hp = driver
+            .try_find("#website")
+            .expect("the form has a honeypot field");
         assert!(
             !driver.displayed(&hp),
             "/{lang}/submit: the honeypot field #website is displayed"

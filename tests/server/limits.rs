@@ -27,7 +27,10 @@ fn over_size_upload_gets_413_and_leaves_nothing() {
         .file("b.bin", &random_bytes(700_000));
     let (status, body) = post_multipart(&server, "/en/submit", mp);
     assert_eq!(status, 413);
-    assert!(body.contains("1\u{a0}MiB"), "the page states the limit: {body}");
+    assert!(
+        body.contains("1\u{a0}MiB"),
+        "the page states the limit: {body}"
+    );
     assert!(
         wait_until(5, || server.blob_folders() == 0),
         "nothing stored"
