@@ -11,9 +11,11 @@
 //! - upload wall time (first byte sent to receipt page received) and throughput, with the part
 //!   spent after the last byte was sent (the server finishing, flushing and committing), and
 //!   the server's CPU time during the upload (to tell CPU-bound from disk-bound);
-//! - the server's peak resident memory: the larger of `VmHWM` read at the end and the maximum
-//!   of `VmRSS` sampled every 100 ms during the upload (target: at most 64 MiB for 1 GiB, and
-//!   it must not grow with the file size);
+//! - the server's peak resident memory while the upload streams (the maximum of `VmRSS`
+//!   sampled every 100 ms until the last byte is sent; target: at most 64 MiB for 1 GiB, and
+//!   it must not grow with the file size), and over the whole run (the larger of `VmHWM` and
+//!   the samples), which also holds the fixed 64 MiB of the Argon2id derivation that makes a
+//!   first submission's codename at commit (issue 4);
 //! - in the same run, the time of the reference Go `age -r` (Debian's `age`) encrypting the
 //!   same file to disk, and the ratio upload / age (target: at most 2.0).
 //!
@@ -206,7 +208,8 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
     let cpu_after = read_cpu_ticks(pid);
     let hwm = read_status_kib(pid, "VmHWM:").map(|kib| kib * KIB);
     stop.store(true, Ordering::Relaxed);
-    let sampled_max = sampler.join().unwrap_or(None);
+    let samples = sampler.join().unwrap_or_default();
+    let sampled_max = samples.iter().map(|(_, b)| *b).max();
     let server_exit = server.child.try_wait().ok().flatten();
     server.stop();
     let upload_time = match upload {
@@ -218,6 +221,14 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
             return Err(e);
         }
     };
+    // While the body streams in (before the commit, where a first submission's codename is
+    // derived with Argon2id's fixed 64 MiB, issue 4).
+    let streaming_peak = samples
+        .iter()
+        .filter(|(at, _)| *at <= upload_time.body_sent)
+        .map(|(_, b)| *b)
+        .max()
+        .unwrap_or(0);
     let peak_rss = match (hwm, sampled_max) {
         (Some(a), Some(b)) => a.max(b),
         (Some(a), None) | (None, Some(a)) => a,
@@ -247,15 +258,19 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
         );
     }
     println!(
-        "server peak RSS: {:.1} MiB (target <= {} MiB)",
-        peak_rss as f64 / MIB as f64,
+        "server peak RSS while the upload streams: {:.1} MiB (target <= {} MiB)",
+        streaming_peak as f64 / MIB as f64,
         TARGET_RSS_BYTES / MIB
     );
+    println!(
+        "server peak RSS over the whole run: {:.1} MiB (includes the one-off 64 MiB Argon2id derivation of the new source's codename at commit)",
+        peak_rss as f64 / MIB as f64
+    );
     let mut missed = Vec::new();
-    if peak_rss > TARGET_RSS_BYTES {
+    if streaming_peak > TARGET_RSS_BYTES {
         missed.push(format!(
-            "peak RSS {:.1} MiB > {} MiB",
-            peak_rss as f64 / MIB as f64,
+            "peak RSS while streaming {:.1} MiB > {} MiB",
+            streaming_peak as f64 / MIB as f64,
             TARGET_RSS_BYTES / MIB
         ));
     }
@@ -438,6 +453,29 @@ fn parse_listen_line(line: &str) -> Option<String> {
     }
 }
 
+/// The form token of `GET /en/submit` (the server refuses uploads without it).
+fn form_token(addr: &str) -> Result<String> {
+    let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    stream
+        .set_read_timeout(Some(RESPONSE_TIMEOUT))
+        .context("setting the read timeout")?;
+    let req = format!("GET /en/submit HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(req.as_bytes())
+        .context("asking for the form")?;
+    let (status, body) = read_response(&mut stream).context("reading the form")?;
+    let body = String::from_utf8_lossy(&body);
+    if status != 200 {
+        bail!("GET /en/submit answered {status}");
+    }
+    let marker = "name=\"token\" value=\"";
+    let at = body
+        .find(marker)
+        .ok_or_else(|| anyhow!("the form has no token field"))?
+        + marker.len();
+    Ok(body[at..].split('"').next().unwrap_or_default().to_owned())
+}
+
 /// Sends the file to `POST /en/submit` and returns the wall time from the first byte sent to
 /// the full response received. Fails unless the answer is 200.
 /// Wall times of one upload.
@@ -446,15 +484,22 @@ struct UploadTiming {
     total: Duration,
     /// Last byte sent to full response received.
     after_body: Duration,
+    /// When the last byte was sent.
+    body_sent: Instant,
 }
 
 fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random).map_err(|e| anyhow!("reading OS randomness: {e}"))?;
     let boundary = format!("----witness-drop-bench-{}", hex::encode(random));
+    let token = form_token(addr)?;
 
     let preamble = format!(
         "--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"token\"\r\n\
+         \r\n\
+         {token}\r\n\
+         --{boundary}\r\n\
          Content-Disposition: form-data; name=\"message\"\r\n\
          \r\n\
          Upload benchmark: one large attachment.\r\n\
@@ -513,7 +558,11 @@ fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
             snippet(&body)
         );
     }
-    Ok(UploadTiming { total, after_body })
+    Ok(UploadTiming {
+        total,
+        after_body,
+        body_sent,
+    })
 }
 
 fn send_body(
@@ -652,19 +701,19 @@ fn read_cpu_ticks(pid: u32) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Samples VmRSS every 100 ms until `stop`, returns the maximum in bytes.
-fn sample_rss(pid: u32, stop: &AtomicBool) -> Option<u64> {
-    let mut max: Option<u64> = None;
+/// Samples VmRSS every 100 ms until `stop`; returns (when, bytes) pairs.
+fn sample_rss(pid: u32, stop: &AtomicBool) -> Vec<(Instant, u64)> {
+    let mut samples = Vec::new();
     loop {
         if let Some(kib) = read_status_kib(pid, "VmRSS:") {
-            max = Some(max.map_or(kib, |m| m.max(kib)));
+            samples.push((Instant::now(), kib * KIB));
         }
         if stop.load(Ordering::Relaxed) {
             break;
         }
         thread::sleep(SAMPLE_INTERVAL);
     }
-    max.map(|kib| kib * KIB)
+    samples
 }
 
 /// Times `age -r RECIPIENT -o OUT FILE`; `None` when `age` is not installed.

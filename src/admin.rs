@@ -23,10 +23,10 @@ use crate::day::Day;
 use crate::export::LedgerHead;
 use crate::ledger::LedgerEntry;
 use crate::operator::{Backend, OperatorError};
-use crate::store::{private_dir, Store, StoreCounts, SubmissionRecord};
+use crate::store::{private_dir, ImportOutcome, Store, StoreCounts, SubmissionRecord};
 
 /// Longest request line accepted.
-const MAX_REQUEST: u64 = 64 * 1024;
+const MAX_REQUEST: u64 = 2 * 1024 * 1024;
 
 /// The socket's path for a data folder.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -37,14 +37,31 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Request {
     Submissions,
-    LedgerFrom { from: u64 },
+    LedgerFrom {
+        from: u64,
+    },
     Head,
-    Blob { id: String, blob: u16 },
-    BlobSize { id: String, blob: u16 },
-    MarkExported { ids: Vec<String> },
-    Purge { cutoff: String },
+    Blob {
+        id: String,
+        blob: u16,
+    },
+    BlobSize {
+        id: String,
+        blob: u16,
+    },
+    MarkExported {
+        ids: Vec<String>,
+    },
+    Purge {
+        cutoff: String,
+    },
     Counts,
     CheckFiles,
+    ImportReply {
+        reference: String,
+        reply_id: String,
+        ciphertext: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -170,6 +187,19 @@ fn handle(stream: UnixStream, store: &Store) -> io::Result<()> {
             Request::CheckFiles => {
                 reply(&mut out, backend.check_files())?;
             }
+            Request::ImportReply {
+                reference,
+                reply_id,
+                ciphertext,
+            } => {
+                let r = match hex::decode(&ciphertext) {
+                    Ok(bytes) if bytes.len() as u64 <= crate::reply::MAX_REPLY_BYTES => {
+                        backend.import_reply(&reference, &reply_id, &bytes)
+                    }
+                    _ => Err(OperatorError::Protocol("bad reply".into())),
+                };
+                reply(&mut out, r)?;
+            }
         }
         out.flush()?;
     }
@@ -269,5 +299,17 @@ impl Backend for Remote {
     }
     fn check_files(&mut self) -> Result<Vec<String>, OperatorError> {
         self.call(&Request::CheckFiles)
+    }
+    fn import_reply(
+        &mut self,
+        reference: &str,
+        reply_id: &str,
+        ciphertext: &[u8],
+    ) -> Result<ImportOutcome, OperatorError> {
+        self.call(&Request::ImportReply {
+            reference: reference.to_owned(),
+            reply_id: reply_id.to_owned(),
+            ciphertext: hex::encode(ciphertext),
+        })
     }
 }

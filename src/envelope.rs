@@ -26,8 +26,12 @@ pub struct Envelope {
     pub message: String,
     /// The attached files, in upload order; attachment `n` is stored as `file-n.age`.
     pub attachments: Vec<Attachment>,
-    /// Who sent it, for replies; `None` until sources have codenames.
+    /// Who sent it, for replies.
     pub source: Option<SourceInfo>,
+    /// The reviewers' recipients (`age1…`) this submission was encrypted to, so a reviewer's
+    /// reply can be encrypted to all of them as well as to the source.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
 }
 
 /// One attached file, as the source's browser described it.

@@ -122,6 +122,65 @@ pub fn load_recipients(path: &Path, allow_demo: bool) -> Result<Recipients, Keys
     Ok(r)
 }
 
+/// The recipients file as the server uses it: re-read when it changes, so each submission is
+/// encrypted to the keys in the file *when it arrives* (SPEC, "Reviewer keys"). A change that
+/// makes the file invalid (a secret key, a bad line, no key) is refused: the previous keys stay
+/// in force and the error is logged once per change.
+pub struct LiveRecipients {
+    path: std::path::PathBuf,
+    allow_demo: bool,
+    state: std::sync::Mutex<LiveState>,
+}
+
+struct LiveState {
+    stamp: Option<(std::time::SystemTime, u64)>,
+    current: std::sync::Arc<Vec<age::x25519::Recipient>>,
+}
+
+fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl LiveRecipients {
+    /// Loads the file now; fails as [`load_recipients`] does.
+    pub fn load(path: &Path, allow_demo: bool) -> Result<LiveRecipients, KeysError> {
+        let st = stamp(path);
+        let r = load_recipients(path, allow_demo)?;
+        Ok(LiveRecipients {
+            path: path.to_path_buf(),
+            allow_demo,
+            state: std::sync::Mutex::new(LiveState {
+                stamp: st,
+                current: std::sync::Arc::new(r.list),
+            }),
+        })
+    }
+
+    /// The recipients in force now.
+    pub fn current(&self) -> std::sync::Arc<Vec<age::x25519::Recipient>> {
+        let mut state = match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = stamp(&self.path);
+        if now.is_some() && now != state.stamp {
+            state.stamp = now;
+            match load_recipients(&self.path, self.allow_demo) {
+                Ok(r) => {
+                    tracing::info!("recipients file changed: now {} reviewer key(s)", r.list.len());
+                    state.current = std::sync::Arc::new(r.list);
+                }
+                Err(e) => tracing::error!(
+                    "recipients file changed but is refused, still using the previous {} key(s): {e}",
+                    state.current.len()
+                ),
+            }
+        }
+        state.current.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +233,19 @@ mod tests {
             Err(KeysError::Demo { .. })
         ));
         assert!(load_recipients(&p, true).unwrap().demo);
+    }
+
+    #[test]
+    fn live_recipients_follow_valid_changes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.txt");
+        let (k1, k2) = (key(), key());
+        std::fs::write(&p, format!("{k1}\n")).unwrap();
+        let live = LiveRecipients::load(&p, false).unwrap();
+        assert_eq!(live.current().len(), 1);
+        std::fs::write(&p, format!("{k1}\n{k2}\n")).unwrap();
+        assert_eq!(live.current().len(), 2);
+        std::fs::write(&p, format!("{k1}\nAGE-SECRET-KEY-1XYZ\n")).unwrap();
+        assert_eq!(live.current().len(), 2, "an invalid change is refused");
     }
 }

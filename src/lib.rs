@@ -22,13 +22,20 @@ pub mod keys;
 pub mod ledger;
 #[cfg(feature = "server")]
 pub mod operator;
+pub mod reply;
 pub mod review;
 pub mod safename;
 
 #[cfg(feature = "server")]
 pub mod admin;
 #[cfg(feature = "server")]
+pub mod codename;
+#[cfg(feature = "server")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod hardening;
+#[cfg(feature = "server")]
+pub mod secrets;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]

@@ -19,7 +19,7 @@ use crate::export::{
     is_valid_blob_name, ExportedSubmission, LedgerHead, Manifest, EXPORT_FORMAT, MANIFEST,
 };
 use crate::ledger::LedgerEntry;
-use crate::store::{Store, StoreCounts, StoreError, SubmissionRecord};
+use crate::store::{ImportOutcome, Store, StoreCounts, StoreError, SubmissionRecord};
 
 /// Why an operator command failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +76,13 @@ pub trait Backend {
     fn counts(&mut self) -> Result<StoreCounts, OperatorError>;
     /// Missing or damaged ciphertext files.
     fn check_files(&mut self) -> Result<Vec<String>, OperatorError>;
+    /// Stores a checked reply.
+    fn import_reply(
+        &mut self,
+        reference: &str,
+        reply_id: &str,
+        ciphertext: &[u8],
+    ) -> Result<ImportOutcome, OperatorError>;
 }
 
 impl Backend for Store {
@@ -111,6 +118,14 @@ impl Backend for Store {
     }
     fn check_files(&mut self) -> Result<Vec<String>, OperatorError> {
         Ok(Store::check_files(self)?)
+    }
+    fn import_reply(
+        &mut self,
+        reference: &str,
+        reply_id: &str,
+        ciphertext: &[u8],
+    ) -> Result<ImportOutcome, OperatorError> {
+        Ok(Store::import_reply(self, reference, reply_id, ciphertext)?)
     }
 }
 
@@ -197,11 +212,17 @@ pub fn export(
         .into_iter()
         .filter(|(_, r)| all || r.exported.is_none())
         .collect();
-    let ledger = match chosen.first() {
-        Some((_, r)) => backend.ledger_from(r.seq)?,
-        None => Vec::new(),
-    };
+    // The head is read before the chain and the chain is cut at it, so a submission committed
+    // meanwhile (the server may be running) cannot make the manifest disagree with itself.
     let head = backend.head()?;
+    let ledger: Vec<LedgerEntry> = match (chosen.first(), &head) {
+        (Some((_, r)), Some(h)) => backend
+            .ledger_from(r.seq)?
+            .into_iter()
+            .take_while(|e| e.seq <= h.seq)
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut submissions = Vec::new();
     let mut bytes = 0u64;
     for (id, rec) in &chosen {
@@ -272,6 +293,69 @@ pub fn export(
     })
 }
 
+/// One line of the import report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLine {
+    /// The file name.
+    pub file: String,
+    /// `None` when imported; the reason otherwise.
+    pub refused: Option<String>,
+}
+
+/// Imports every reply file in `dir` (as written by `witness-review reply`): checks its name,
+/// size and age format, that its source exists, and that it was not imported before.
+pub fn import_replies(
+    backend: &mut dyn Backend,
+    dir: &Path,
+) -> Result<Vec<ImportLine>, OperatorError> {
+    use crate::reply::{check_reply_ciphertext, parse_reply_file_name, MAX_REPLY_BYTES};
+    let mut names: Vec<_> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let shown = name.to_string_lossy().into_owned();
+        let refuse = |why: &str| ImportLine {
+            file: shown.clone(),
+            refused: Some(why.to_owned()),
+        };
+        let Some(parsed) = name.to_str().and_then(parse_reply_file_name) else {
+            if !shown.starts_with('.') {
+                out.push(refuse("not a reply file name (reply-REFERENCE-ID.age)"));
+            }
+            continue;
+        };
+        let path = dir.join(&name);
+        let meta = fs::symlink_metadata(&path)?;
+        if !meta.is_file() {
+            out.push(refuse("not a regular file"));
+            continue;
+        }
+        if meta.len() > MAX_REPLY_BYTES {
+            out.push(refuse(&format!("larger than {MAX_REPLY_BYTES} bytes")));
+            continue;
+        }
+        let bytes = fs::read(&path)?;
+        if let Err(e) = check_reply_ciphertext(&bytes) {
+            out.push(refuse(&format!("not a valid age reply: {e}")));
+            continue;
+        }
+        match backend.import_reply(&parsed.reference, &parsed.reply_id, &bytes)? {
+            ImportOutcome::Imported => out.push(ImportLine {
+                file: shown,
+                refused: None,
+            }),
+            ImportOutcome::AlreadyImported => out.push(refuse("already imported")),
+            ImportOutcome::UnknownSource => {
+                out.push(refuse("no source with this reference on this server"))
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,7 +370,7 @@ mod tests {
             size: payload.len() as u64,
             sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(payload)),
         };
-        store.commit(&id, vec![digest]).unwrap();
+        store.commit(&id, vec![digest], None).unwrap();
         id
     }
 

@@ -23,7 +23,11 @@
 //!
 //! Layout:
 //! - `DATA/db/`: sled. Trees: `subs` (`id(16)` -> JSON [`SubmissionRecord`]), `ledger`
-//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`]).
+//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`]),
+//!   `sources` (lookup id(32) -> JSON [`SourceInfo`]: reference, designation, public reply
+//!   recipient), `refs` (reference(16) -> lookup id), `replies` (`reference(16) | reply
+//!   id(16)` -> JSON [`ReplyRecord`], ciphertext only), `replies_seen` (reply id(16) ->
+//!   reference, so a reply is never imported twice).
 //! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N): mode 0600,
 //!   folders 0700.
 
@@ -37,6 +41,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use crate::day::Day;
+use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
 use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
 
@@ -100,7 +105,35 @@ pub struct Store {
     subs: sled::Tree,
     ledger: sled::Tree,
     meta: sled::Tree,
+    sources: sled::Tree,
+    refs: sled::Tree,
+    replies: sled::Tree,
+    replies_seen: sled::Tree,
     blobs: PathBuf,
+}
+
+/// A stored reply: ciphertext only (see [`crate::reply`]), with the day it was imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyRecord {
+    /// Reply id.
+    pub id: String,
+    /// Day imported, `YYYY-MM-DD`.
+    pub day: String,
+    /// Import order (for newest first).
+    pub seq: u64,
+    /// The age ciphertext, hex.
+    pub ciphertext: String,
+}
+
+/// What importing one reply did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportOutcome {
+    /// Stored.
+    Imported,
+    /// This reply id was imported before (and may since have been deleted by the source).
+    AlreadyImported,
+    /// No source has this reference.
+    UnknownSource,
 }
 
 fn id_bytes(id: &str) -> Result<[u8; 16], StoreError> {
@@ -158,6 +191,10 @@ impl Store {
             subs: db.open_tree("subs")?,
             ledger: db.open_tree("ledger")?,
             meta: db.open_tree("meta")?,
+            sources: db.open_tree("sources")?,
+            refs: db.open_tree("refs")?,
+            replies: db.open_tree("replies")?,
+            replies_seen: db.open_tree("replies_seen")?,
             db,
             blobs,
         };
@@ -216,9 +253,7 @@ impl Store {
             .create_new(true)
             .mode(0o600)
             .open(self.blob_path(id, blob)?)?;
-        Ok(BlobWriter {
-            inner: BufWriter::with_capacity(WRITE_BUFFER, file),
-        })
+        Ok(BlobWriter::new(file))
     }
 
     /// Removes an upload that will not be committed.
@@ -233,12 +268,35 @@ impl Store {
     /// Commits an upload whose blobs are all written and finished: makes the folder durable,
     /// then adds the record and appends the ledger entry in one transaction, then flushes.
     /// When this returns `Ok`, the submission survives a crash.
-    pub fn commit(&self, id: &str, blobs: Vec<BlobDigest>) -> Result<LedgerEntry, StoreError> {
+    ///
+    /// A new source (first submission) is recorded in the same transaction: `new_source` is its
+    /// lookup id and public record.
+    pub fn commit(
+        &self,
+        id: &str,
+        blobs: Vec<BlobDigest>,
+        new_source: Option<([u8; 32], SourceInfo)>,
+    ) -> Result<LedgerEntry, StoreError> {
         let raw = id_bytes(id)?;
+        let source = match &new_source {
+            Some((lookup, info)) => Some((
+                *lookup,
+                id_bytes(&info.reference)?,
+                serde_json::to_vec(info).map_err(corrupt)?,
+            )),
+            None => None,
+        };
         sync_dir(&self.blob_dir(&raw))?;
         sync_dir(&self.blobs)?;
         let day = Day::today().to_string();
-        let result = (&self.subs, &self.ledger, &self.meta).transaction(|(subs, ledger, meta)| {
+        let trees = (
+            &self.subs,
+            &self.ledger,
+            &self.meta,
+            &self.sources,
+            &self.refs,
+        );
+        let result = trees.transaction(|(subs, ledger, meta, sources, refs)| {
             let abort = |e: serde_json::Error| ConflictableTransactionError::Abort(corrupt(e));
             let head: Option<LedgerHead> = match meta.get("head")? {
                 Some(v) => Some(serde_json::from_slice(&v).map_err(abort)?),
@@ -265,6 +323,12 @@ impl Store {
                 serde_json::to_vec(&entry).map_err(abort)?,
             )?;
             meta.insert("head", serde_json::to_vec(&new_head).map_err(abort)?)?;
+            if let Some((lookup, reference, record)) = &source {
+                if sources.get(lookup)?.is_none() {
+                    sources.insert(&lookup[..], record.as_slice())?;
+                    refs.insert(&reference[..], &lookup[..])?;
+                }
+            }
             Ok(entry)
         });
         let entry = match result {
@@ -367,6 +431,11 @@ impl Store {
         Ok(gone.len())
     }
 
+    /// Number of sources (returning-source records).
+    pub fn source_count(&self) -> usize {
+        self.sources.len()
+    }
+
     /// Counts for `check`.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
         let subs = self.submissions()?;
@@ -375,6 +444,78 @@ impl Store {
             not_exported: subs.iter().filter(|(_, r)| r.exported.is_none()).count(),
             ledger_entries: self.head()?.map_or(0, |h| h.seq + 1),
         })
+    }
+
+    /// The source with this lookup id (derived from a codename), if any.
+    pub fn source_by_lookup(&self, lookup: &[u8; 32]) -> Result<Option<SourceInfo>, StoreError> {
+        match self.sources.get(lookup)? {
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a reply for the source with `reference`, unless that reply id was seen before.
+    /// The caller has checked the ciphertext's form and size.
+    pub fn import_reply(
+        &self,
+        reference: &str,
+        reply_id: &str,
+        ciphertext: &[u8],
+    ) -> Result<ImportOutcome, StoreError> {
+        let r = id_bytes(reference)?;
+        let rid = id_bytes(reply_id)?;
+        if !self.refs.contains_key(r)? {
+            return Ok(ImportOutcome::UnknownSource);
+        }
+        let record = ReplyRecord {
+            id: reply_id.to_owned(),
+            day: Day::today().to_string(),
+            seq: self.db.generate_id()?,
+            ciphertext: hex::encode(ciphertext),
+        };
+        let value = serde_json::to_vec(&record).map_err(corrupt)?;
+        let mut key = r.to_vec();
+        key.extend_from_slice(&rid);
+        // Marked seen and stored in one transaction: a crash cannot leave a reply that is
+        // "already imported" but missing.
+        let result = (&self.replies_seen, &self.replies).transaction(|(seen, replies)| {
+            if seen.insert(&rid[..], &r[..])?.is_some() {
+                return Ok(ImportOutcome::AlreadyImported);
+            }
+            replies.insert(key.as_slice(), value.as_slice())?;
+            Ok(ImportOutcome::Imported)
+        });
+        let outcome = match result {
+            Ok(o) => o,
+            Err(TransactionError::Abort(e)) => return Err(e),
+            Err(TransactionError::Storage(e)) => return Err(StoreError::Db(e)),
+        };
+        self.db.flush()?;
+        Ok(outcome)
+    }
+
+    /// The replies to the source with `reference`, newest first.
+    pub fn replies_for(&self, reference: &str) -> Result<Vec<ReplyRecord>, StoreError> {
+        let r = id_bytes(reference)?;
+        let mut out = Vec::new();
+        for item in self.replies.scan_prefix(r) {
+            let (_, v) = item?;
+            out.push(serde_json::from_slice::<ReplyRecord>(&v).map_err(corrupt)?);
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.seq));
+        Ok(out)
+    }
+
+    /// Deletes reply `reply_id` of the source with `reference` only; false if that source has
+    /// no such reply.
+    pub fn delete_reply(&self, reference: &str, reply_id: &str) -> Result<bool, StoreError> {
+        let mut key = id_bytes(reference)?.to_vec();
+        key.extend_from_slice(&id_bytes(reply_id)?);
+        let gone = self.replies.remove(key)?.is_some();
+        if gone {
+            self.db.flush()?;
+        }
+        Ok(gone)
     }
 
     /// Checks that every committed submission has all its ciphertext files with the recorded
@@ -397,15 +538,59 @@ impl Store {
     }
 }
 
+/// Bytes written between two background writeback requests.
+const SYNC_EVERY: u64 = 16 * 1024 * 1024;
+
 /// Writes one blob's ciphertext to its file. Callers MUST call [`BlobWriter::finish`] (after
 /// the age stream's own `finish`): it flushes and fsyncs.
+///
+/// While writing, a helper thread asks the kernel to write back what has been written so far
+/// (`fdatasync` on a clone of the handle), so the final fsync before the receipt waits only for
+/// the last few MiB instead of the whole file.
 pub struct BlobWriter {
     inner: BufWriter<File>,
+    since_sync: u64,
+    syncer: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
 }
 
 impl BlobWriter {
+    fn new(file: File) -> BlobWriter {
+        let syncer = file.try_clone().ok().and_then(|clone| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            std::thread::Builder::new()
+                .name("blob-sync".into())
+                .spawn(move || {
+                    while rx.recv().is_ok() {
+                        let _ = clone.sync_data();
+                    }
+                })
+                .ok()
+                .map(|h| (tx, h))
+        });
+        BlobWriter {
+            inner: BufWriter::with_capacity(WRITE_BUFFER, file),
+            since_sync: 0,
+            syncer,
+        }
+    }
+
+    fn note(&mut self, n: usize) {
+        self.since_sync += n as u64;
+        if self.since_sync >= SYNC_EVERY {
+            self.since_sync = 0;
+            if let Some((tx, _)) = &self.syncer {
+                // Busy syncing already: skip this round.
+                let _ = tx.try_send(());
+            }
+        }
+    }
+
     /// Flushes and fsyncs the file.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(mut self) -> io::Result<()> {
+        if let Some((tx, handle)) = self.syncer.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
         let file = self.inner.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
     }
@@ -413,11 +598,15 @@ impl BlobWriter {
 
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.inner.write(data)
+        let n = self.inner.write(data)?;
+        self.note(n);
+        Ok(n)
     }
 
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.inner.write_all(data)
+        self.inner.write_all(data)?;
+        self.note(data.len());
+        Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -465,7 +654,7 @@ mod tests {
             let id = store.begin_upload().unwrap();
             let b0 = write_blob(&store, &id, 0, b"env");
             let b1 = write_blob(&store, &id, 1, &big);
-            store.commit(&id, vec![b0, b1]).unwrap();
+            store.commit(&id, vec![b0, b1], None).unwrap();
             ids.push(id);
         }
         assert_eq!(read(&store, &ids[1], 1), big);
@@ -486,7 +675,7 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             let id = store.begin_upload().unwrap();
             let b = write_blob(&store, &id, 0, b"committed");
-            store.commit(&id, vec![b]).unwrap();
+            store.commit(&id, vec![b], None).unwrap();
             kept = id;
             let pending = store.begin_upload().unwrap();
             write_blob(&store, &pending, 1, &[7u8; 5000]);
@@ -498,6 +687,53 @@ mod tests {
             .collect();
         assert_eq!(left, vec![kept.clone()]);
         assert_eq!(store.submissions().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn replies_belong_to_their_source_and_import_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let src = |n: u8| SourceInfo {
+            reference: hex::encode([n; 16]),
+            designation: "amber heron".into(),
+            reply_recipient: "age1x".into(),
+        };
+        for n in [1u8, 2] {
+            let id = store.begin_upload().unwrap();
+            let b = write_blob(&store, &id, 0, b"e");
+            store.commit(&id, vec![b], Some(([n; 32], src(n)))).unwrap();
+        }
+        assert_eq!(store.source_by_lookup(&[1; 32]).unwrap(), Some(src(1)));
+        assert_eq!(store.source_by_lookup(&[3; 32]).unwrap(), None);
+        let (r1, r2) = (src(1).reference, src(2).reference);
+        let rid = hex::encode([9u8; 16]);
+        assert_eq!(
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::Imported
+        );
+        assert_eq!(
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::AlreadyImported
+        );
+        assert_eq!(
+            store
+                .import_reply(&hex::encode([7u8; 16]), &hex::encode([8u8; 16]), b"ct")
+                .unwrap(),
+            ImportOutcome::UnknownSource
+        );
+        assert_eq!(store.replies_for(&r1).unwrap().len(), 1);
+        assert!(store.replies_for(&r2).unwrap().is_empty());
+        assert!(
+            !store.delete_reply(&r2, &rid).unwrap(),
+            "another source cannot delete it"
+        );
+        assert_eq!(store.replies_for(&r1).unwrap().len(), 1);
+        assert!(store.delete_reply(&r1, &rid).unwrap());
+        assert!(store.replies_for(&r1).unwrap().is_empty());
+        assert_eq!(
+            store.import_reply(&r1, &rid, b"ct").unwrap(),
+            ImportOutcome::AlreadyImported
+        );
     }
 
     #[test]
@@ -520,10 +756,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let a = store.begin_upload().unwrap();
         let b0 = write_blob(&store, &a, 0, b"x");
-        store.commit(&a, vec![b0]).unwrap();
+        store.commit(&a, vec![b0], None).unwrap();
         let b = store.begin_upload().unwrap();
         let b1 = write_blob(&store, &b, 0, b"y");
-        store.commit(&b, vec![b1]).unwrap();
+        store.commit(&b, vec![b1], None).unwrap();
         store.mark_exported(std::slice::from_ref(&a)).unwrap();
         assert_eq!(store.purge_exported_before(Day::today()).unwrap(), 0);
         let future = Day::parse("2999-01-01").unwrap();

@@ -57,6 +57,7 @@ enum Cmd {
     Commit {
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
+        new_source: Option<[u8; 32]>,
         reply: oneshot::Sender<Result<Committed, UploadError>>,
     },
 }
@@ -163,11 +164,13 @@ impl Upload {
     }
 
     /// Seals the envelope, commits and flushes. When this returns `Ok`, the submission is
-    /// durable and a receipt may be shown.
+    /// durable and a receipt may be shown. `new_source` is the lookup id of a source whose
+    /// first submission this is: its record (`source`) is stored in the same commit.
     pub async fn commit(
         mut self,
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
+        new_source: Option<[u8; 32]>,
     ) -> Result<Committed, UploadError> {
         if self.in_file {
             self.end_file().await?;
@@ -176,6 +179,7 @@ impl Upload {
         self.send(Cmd::Commit {
             message,
             source,
+            new_source,
             reply,
         })
         .await?;
@@ -225,9 +229,10 @@ impl Worker {
                 Cmd::Commit {
                     message,
                     source,
+                    new_source,
                     reply,
                 } => {
-                    let result = self.commit(message, source);
+                    let result = self.commit(message, source, new_source);
                     let ok = result.is_ok();
                     self.committed = ok;
                     let _ = reply.send(result);
@@ -264,7 +269,12 @@ impl Worker {
         &mut self,
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
+        new_source: Option<[u8; 32]>,
     ) -> Result<Committed, UploadError> {
+        let record = match (new_source, &source) {
+            (Some(lookup), Some(info)) => Some((lookup, info.clone())),
+            _ => None,
+        };
         self.end_file()?;
         let envelope = Envelope {
             format: ENVELOPE_FORMAT.to_owned(),
@@ -273,6 +283,7 @@ impl Worker {
             message: message.to_string(),
             attachments: std::mem::take(&mut self.attachments),
             source,
+            reviewers: self.recipients.iter().map(|r| r.to_string()).collect(),
         };
         let json = Zeroizing::new(
             serde_json::to_vec(&envelope).map_err(|e| std::io::Error::other(e.to_string()))?,
@@ -290,7 +301,7 @@ impl Worker {
             sha256: cipher.sha256,
         }];
         blobs.append(&mut self.blobs);
-        let ledger = self.store.commit(&self.id, blobs)?;
+        let ledger = self.store.commit(&self.id, blobs, record)?;
         Ok(Committed {
             id: self.id.clone(),
             ledger,

@@ -169,6 +169,7 @@ fn build_export(dir: &Path, recipients: &[age::x25519::Recipient], subs: &[Sub])
                 designation: "amber heron".into(),
                 reply_recipient: age::x25519::Identity::generate().to_public().to_string(),
             }),
+            reviewers: vec![],
         };
         if let Some(f) = sub.tamper_envelope {
             f(&mut envelope);

@@ -54,6 +54,14 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Import reply files written by `witness-review reply`.
+    ImportReplies {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The folder holding the reply files.
+        dir: PathBuf,
+    },
     /// Delete exported submissions received more than DAYS days ago.
     Purge {
         /// Config file.
@@ -101,8 +109,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { config } => {
             let config = Config::load(config.as_deref())?;
-            let recipients = keys::load_recipients(&config.recipients, false)?;
-            serve(config, recipients)
+            serve(config, false)
         }
         Command::Demo { dir, listen } => demo(&dir, &listen),
         Command::Export { config, out, all } => {
@@ -130,21 +137,63 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Check { config } => check(config.as_deref()),
+        Command::ImportReplies { config, dir } => {
+            let config = Config::load(config.as_deref())?;
+            let mut conn = operator::connect(&config.data_dir)?;
+            let lines = operator::import_replies(conn.backend(), &dir)
+                .with_context(|| format!("cannot import replies from {}", dir.display()))?;
+            let imported = lines.iter().filter(|l| l.refused.is_none()).count();
+            for l in &lines {
+                match &l.refused {
+                    None => println!("imported {}", l.file),
+                    Some(why) => println!("refused {}: {why}", l.file),
+                }
+            }
+            let failed = lines
+                .iter()
+                .filter(|l| {
+                    l.refused
+                        .as_deref()
+                        .is_some_and(|w| w != "already imported")
+                })
+                .count();
+            println!(
+                "imported {imported} repl{}, refused {}",
+                if imported == 1 { "y" } else { "ies" },
+                lines.len() - imported
+            );
+            // Already-imported files are not an error: importing the same folder twice is safe.
+            if failed > 0 {
+                bail!("{failed} reply file(s) refused: see the lines above");
+            }
+            Ok(())
+        }
     }
 }
 
-fn serve(config: Config, recipients: keys::Recipients) -> Result<()> {
+fn serve(config: Config, allow_demo: bool) -> Result<()> {
+    let recipients = keys::LiveRecipients::load(&config.recipients, allow_demo)?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("cannot open the data folder {}", config.data_dir.display()))?;
     witness_drop::admin::spawn_server(store.clone(), &config.data_dir)
         .context("cannot open the admin socket")?;
     tracing::info!(
         "{} reviewer key(s); max upload {} bytes; {} uploads at once",
-        recipients.list.len(),
+        recipients.current().len(),
         config.max_upload_bytes,
         config.max_concurrent_uploads
     );
-    let state = AppState::new(config, recipients.list, store.clone());
+    let secret_path = config.data_dir.join(witness_drop::secrets::SECRET_FILE);
+    if !secret_path.exists() && store.source_count() > 0 {
+        bail!(
+            "{} is missing, but the database holds {} returning source(s): restore it from the backup (without it no source can log in again); not making a new one",
+            secret_path.display(),
+            store.source_count()
+        );
+    }
+    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&config.data_dir)
+        .context("cannot read or create the instance secret")?;
+    let state = AppState::new(config, recipients, store.clone(), secret);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -208,6 +257,10 @@ fn check(config: Option<&Path>) -> Result<()> {
         }
         bail!("{} problem(s) in the data folder", problems.len());
     }
+    // Host hardening: reported, never fatal.
+    for w in witness_drop::hardening::warnings() {
+        println!("warning: {w}");
+    }
     println!("ready to serve on {}", config.listen);
     Ok(())
 }
@@ -251,7 +304,6 @@ fn demo(dir: &Path, listen: &str) -> Result<()> {
         ),
     )?;
     let config = Config::load(Some(&config_path))?;
-    let recipients = keys::load_recipients(&config.recipients, true)?;
     let d = dir.display();
     println!("witness-drop demo in {d} (throw-away reviewer key: never use it for real testimony)");
     println!("  1. Open http://{listen}/ and send a message with a file or two.");
@@ -260,5 +312,5 @@ fn demo(dir: &Path, listen: &str) -> Result<()> {
     println!("  3. Decrypt it as a reviewer would, on the offline machine:");
     println!("       cargo run --release --bin witness-review -- decrypt --identity {d}/reviewer-identity.txt --in {d}/export-1 --out {d}/decrypted");
     println!("  Stop with Ctrl-C.");
-    serve(config, recipients)
+    serve(config, true)
 }

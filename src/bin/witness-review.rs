@@ -15,10 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use witness_drop::review::decrypt::{decrypt_export, Outcome, SUBMISSION_JSON};
 use witness_drop::review::identity::{load_identity, new_passphrase, passphrase_for};
 use witness_drop::review::keygen::keygen;
+use witness_drop::review::reply::{load_own_keys, load_reply_target, read_reply_text, write_reply};
 use witness_drop::review::verify::{open_export, VerifyReport};
 use witness_drop::review::PASSPHRASE_ENV;
 
-/// The reviewer's offline tool for witness-drop: make a key, verify an export, decrypt it.
+/// The reviewer's offline tool for witness-drop: make a key, verify an export, decrypt it,
+/// reply to a source.
 #[derive(Parser)]
 #[command(name = "witness-review", version)]
 #[command(after_help = format!(
@@ -59,6 +61,22 @@ enum Command {
         #[arg(long, value_name = "OUT_DIR")]
         out: PathBuf,
     },
+    /// Encrypt a reply to the source of a decrypted submission (and to every reviewer), as a
+    /// new file in DIR for `witness-drop import-replies DIR` on the server.
+    Reply {
+        /// Your identity file, from `witness-review keygen`.
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// The decrypted submission folder OUT_DIR/ID written by `witness-review decrypt`.
+        #[arg(long, value_name = "OUT_DIR/ID")]
+        submission: PathBuf,
+        /// A UTF-8 text file holding the reply.
+        #[arg(long, value_name = "FILE")]
+        message: PathBuf,
+        /// The folder to write the reply file into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -71,6 +89,12 @@ fn main() -> ExitCode {
             input,
             out,
         } => cmd_decrypt(&identity, &input, &out),
+        Command::Reply {
+            identity,
+            submission,
+            message,
+            out,
+        } => cmd_reply(&identity, &submission, &message, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,5 +235,30 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path) -> Result<()> {
             result.failed()
         );
     }
+    Ok(())
+}
+
+fn cmd_reply(identity_path: &Path, submission: &Path, message: &Path, out: &Path) -> Result<()> {
+    // Cheap checks first, so the passphrase is not asked for a submission that cannot be
+    // answered or a message that cannot be sent.
+    let target = load_reply_target(submission).context("cannot reply")?;
+    let text = read_reply_text(message).context("cannot reply")?;
+    let own = load_own_keys(identity_path, || passphrase_for(identity_path))
+        .context("cannot load your identity")?;
+    let written = write_reply(&target, &text, &own, out).context("cannot reply")?;
+    let reviewers = written.recipients.len().saturating_sub(1);
+    eprintln!(
+        "Encrypted the reply to source {} and to {reviewers} reviewer key(s), yours included:",
+        target.shown_designation()
+    );
+    for r in written.recipients.iter().skip(1) {
+        eprintln!("  {r}");
+    }
+    println!("{}", written.file_name);
+    println!(
+        "next: carry {} to the server and run `witness-drop import-replies {}`",
+        out.display(),
+        out.display()
+    );
     Ok(())
 }

@@ -106,6 +106,9 @@ pub enum IdentityError {
 /// The reviewer's decryption keys, loaded from an identity file.
 pub struct ReviewerIdentity {
     identities: Vec<Box<dyn age::Identity + Send + Sync>>,
+    /// The file's X25519 keys again, as concrete keys: their public halves are needed to
+    /// encrypt replies to the reviewer too.
+    x25519: Vec<age::x25519::Identity>,
 }
 
 impl fmt::Debug for ReviewerIdentity {
@@ -122,6 +125,11 @@ impl ReviewerIdentity {
         self.identities
             .iter()
             .map(|i| i.as_ref() as &dyn age::Identity)
+    }
+
+    /// The file's X25519 keys (the kind `witness-review keygen` makes).
+    pub fn x25519_keys(&self) -> &[age::x25519::Identity] {
+        &self.x25519
     }
 
     /// Number of keys in the file.
@@ -239,7 +247,17 @@ fn parse_plain(data: &[u8], path: &str) -> Result<ReviewerIdentity, IdentityErro
             path: path.to_owned(),
         });
     }
-    Ok(ReviewerIdentity { identities })
+    // age accepted the file, so it is UTF-8; its X25519 lines parse again here.
+    let x25519 = std::str::from_utf8(data)
+        .map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+                .filter_map(|l| l.parse::<age::x25519::Identity>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(ReviewerIdentity { identities, x25519 })
 }
 
 /// The passphrase from [`PASSPHRASE_ENV`] if set, else `None`. An empty value is refused.

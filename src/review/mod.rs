@@ -12,10 +12,12 @@
 //! - [`identity`]: loading an identity file and asking for passphrases.
 //! - [`verify`]: `witness-review verify`, hashes and ledger, no key needed.
 //! - [`decrypt`]: `witness-review decrypt`, the decrypted layout of the spec.
+//! - [`reply`]: `witness-review reply`, a reply file for the source of a decrypted submission.
 
 pub mod decrypt;
 pub mod identity;
 pub mod keygen;
+pub mod reply;
 pub mod verify;
 
 use std::fs::{File, Metadata, OpenOptions};

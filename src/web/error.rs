@@ -1,23 +1,34 @@
-//! One error type for the web: a generic page for the client, the detail for the log.
+//! One error type for the web: a generic, localised page for the client, the detail for the log.
 //!
 //! Invariant: the page says what happened in words a source understands and never includes
-//! internal detail; the log line gets the detail, which by construction of the upload and
-//! store errors never includes plaintext, names or times.
+//! internal detail; only [`WebError::Internal`] is logged, and its detail (from the upload and
+//! store errors) never includes plaintext, names or times. Handlers return a `WebError`; the
+//! [`render_errors`] middleware, which knows the page's language, turns it into the page.
 
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use fluent_templates::fluent_bundle::FluentValue;
 
-use super::html;
+use super::pages::{render, Ctx, ErrorPage};
+use super::{html, AppState};
 
 /// Everything that can go wrong in a request.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum WebError {
     /// Unknown page.
     #[error("not found")]
     NotFound,
-    /// The form was malformed.
+    /// The form was malformed, or a bot filled the honeypot.
     #[error("bad request")]
     BadRequest,
+    /// A cross-site request, or a missing or bad form token.
+    #[error("forbidden")]
+    Forbidden,
+    /// A request through a Tor2web proxy.
+    #[error("tor2web")]
+    Tor2web,
     /// Nothing to submit.
     #[error("empty submission")]
     Empty,
@@ -33,12 +44,15 @@ pub enum WebError {
     /// Too many files.
     #[error("too many files")]
     TooManyFiles,
-    /// Too many uploads at once.
+    /// Too many uploads or logins at once.
     #[error("busy")]
     Busy,
     /// The upload was too slow or stalled.
     #[error("upload timed out")]
     Timeout,
+    /// No session, or it ended.
+    #[error("not logged in")]
+    Unauthorized,
     /// A failure on our side; the detail is logged, not shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -53,75 +67,104 @@ impl From<crate::upload::UploadError> for WebError {
     }
 }
 
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let (status, title, text): (StatusCode, &str, String) = match &self {
-            WebError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "Page not found",
-                "This page does not exist. Go back to the start page.".into(),
-            ),
-            WebError::BadRequest => (
-                StatusCode::BAD_REQUEST,
-                "The form could not be read",
-                "Nothing was stored. Please go back and send the form again.".into(),
-            ),
-            WebError::Empty => (
-                StatusCode::BAD_REQUEST,
-                "Nothing to send",
-                "Please write a message or attach at least one file. Nothing was stored.".into(),
-            ),
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::BadRequest | WebError::Empty => StatusCode::BAD_REQUEST,
+            WebError::Forbidden | WebError::Tor2web => StatusCode::FORBIDDEN,
+            WebError::MessageTooLong | WebError::TooLarge { .. } | WebError::TooManyFiles => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Title and text ids, and the text, in `lang`.
+    fn texts(&self, lang: super::i18n::Lang) -> (&'static str, String) {
+        let t = |id: &str| lang.t(id);
+        match self {
+            WebError::NotFound => ("error-404-title", t("error-404-text")),
+            WebError::BadRequest => ("error-400-title", t("error-400-text")),
+            WebError::Forbidden => ("error-403-title", t("error-403-text")),
+            WebError::Tor2web => ("tor2web-title", t("tor2web-text")),
+            WebError::Empty => ("error-empty-title", t("error-empty-text")),
             WebError::MessageTooLong => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Message too long",
-                format!(
-                    "The message may be at most {} KiB. Put longer texts in a file and attach it. Nothing was stored.",
-                    super::MAX_MESSAGE_BYTES / 1024
+                "error-413-title",
+                lang.t_args(
+                    "error-413-message",
+                    &[("kib", FluentValue::from(super::MAX_MESSAGE_BYTES / 1024))],
                 ),
             ),
             WebError::TooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Files too large",
-                format!(
-                    "All files together may be at most {}. Nothing was stored. Send fewer or smaller files, or split them over several submissions.",
-                    html::human_size(*limit)
+                "error-413-title",
+                lang.t_args(
+                    "error-413-files",
+                    &[("limit", FluentValue::from(html::human_size(*limit)))],
                 ),
             ),
             WebError::TooManyFiles => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Too many files",
-                format!(
-                    "One submission may have at most {} files. Nothing was stored.",
-                    crate::upload::MAX_FILES
+                "error-413-title",
+                lang.t_args(
+                    "error-413-count",
+                    &[("max", FluentValue::from(crate::upload::MAX_FILES))],
                 ),
             ),
-            WebError::Busy => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Busy, please try again",
-                "Many people are sending at this moment. Nothing was stored and nothing is lost: please try again in a few minutes.".into(),
-            ),
-            WebError::Timeout => (
-                StatusCode::REQUEST_TIMEOUT,
-                "The upload took too long",
-                "The connection stalled. Nothing was stored. Please try again, perhaps with fewer files at a time.".into(),
-            ),
-            WebError::Internal(detail) => {
-                tracing::error!("request failed: {detail}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Your submission was not stored. Please try again later.".into(),
-                )
-            }
-        };
-        let mut res = Html(html::page(title, &html::error_body(title, &text))).into_response();
-        *res.status_mut() = status;
-        if matches!(self, WebError::Busy) {
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("120"),
-            );
+            WebError::Busy => ("error-503-title", t("error-503-text")),
+            WebError::Timeout => ("error-408-title", t("error-408-text")),
+            WebError::Unauthorized => ("error-401-title", t("error-401-text")),
+            WebError::Internal(_) => ("error-500-title", t("error-500-text")),
         }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if let WebError::Internal(detail) = &self {
+            tracing::error!("request failed: {detail}");
+        }
+        let mut res = self.status().into_response();
+        if matches!(self, WebError::Busy) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        }
+        res.extensions_mut().insert(self);
         res
     }
+}
+
+/// Renders every error (ours, and axum's own rejections) as a localised page.
+pub async fn render_errors(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let ctx = Ctx::from_parts(&parts, &st);
+    let res = next.run(Request::from_parts(parts, body)).await;
+    let status = res.status();
+    let err = match res.extensions().get::<WebError>() {
+        Some(e) => e.clone(),
+        None if status.is_client_error() || status.is_server_error() => match status {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => WebError::NotFound,
+            StatusCode::PAYLOAD_TOO_LARGE => WebError::TooLarge {
+                limit: st.config.max_upload_bytes,
+            },
+            s if s.is_server_error() => WebError::Internal(format!("status {s}")),
+            _ => WebError::BadRequest,
+        },
+        None => return res,
+    };
+    let (title_id, text) = err.texts(ctx.lang);
+    let page = ErrorPage {
+        c: ctx.chrome(&st, title_id),
+        text,
+    };
+    let mut out = render(&page);
+    *out.status_mut() = status;
+    for (k, v) in res.headers() {
+        if k == header::RETRY_AFTER || k.as_str() == "onion-location" {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
 }

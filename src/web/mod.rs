@@ -6,9 +6,14 @@
 //! - Every response, error pages included, carries the security headers of [`security_headers`].
 //! - Request bodies are read only by the submission handler, which encrypts as it reads.
 
+pub mod csrf;
 mod error;
 mod html;
+pub mod i18n;
 mod misc;
+pub mod pages;
+pub mod session;
+mod source;
 mod submit;
 
 use std::future::Future;
@@ -23,9 +28,14 @@ use axum::Router;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::secrets::InstanceSecret;
 use crate::store::Store;
 
 pub use error::WebError;
+
+/// Argon2id derivations at once (64 MiB each): with 2, logins use at most 128 MiB beyond the
+/// server's own memory, whatever the flood.
+pub const MAX_DERIVATIONS: usize = 2;
 
 /// Longest message text, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
@@ -42,18 +52,34 @@ pub const SLOWEST_BYTES_PER_SEC: u64 = 125_000;
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// Reviewer recipients at start-up.
-    pub recipients: Arc<Vec<age::x25519::Recipient>>,
+    /// Reviewer recipients, re-read when the file changes.
+    pub recipients: Arc<crate::keys::LiveRecipients>,
     /// The configuration.
     pub config: Arc<Config>,
     /// One permit per upload in progress.
     pub uploads: Arc<Semaphore>,
+    /// The instance secret (form tokens, codename derivation).
+    pub secret: Arc<InstanceSecret>,
+    /// Logged-in sources (memory only).
+    pub sessions: Arc<session::Sessions>,
+    /// One permit per Argon2id derivation in progress.
+    pub derivations: Arc<Semaphore>,
 }
 
 impl AppState {
     /// Builds the state.
-    pub fn new(config: Config, recipients: Vec<age::x25519::Recipient>, store: Store) -> Self {
+    pub fn new(
+        config: Config,
+        recipients: crate::keys::LiveRecipients,
+        store: Store,
+        secret: InstanceSecret,
+    ) -> Self {
         AppState {
+            secret: Arc::new(secret),
+            sessions: Arc::new(session::Sessions::new(
+                upload_deadline(config.max_upload_bytes) + Duration::from_secs(1800),
+            )),
+            derivations: Arc::new(Semaphore::new(MAX_DERIVATIONS)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
             recipients: Arc::new(recipients),
@@ -63,8 +89,7 @@ impl AppState {
 
     /// The whole-upload deadline: the largest upload at the slowest speed, at least an hour.
     pub fn upload_deadline(&self) -> Duration {
-        let secs = self.config.max_upload_bytes / SLOWEST_BYTES_PER_SEC;
-        Duration::from_secs(secs.max(3600))
+        upload_deadline(self.config.max_upload_bytes)
     }
 
     /// The body limit of the upload route: files plus message plus multipart overhead.
@@ -78,13 +103,25 @@ impl AppState {
     }
 }
 
+/// The largest upload at the slowest speed we wait for, at least an hour.
+fn upload_deadline(max_upload_bytes: u64) -> Duration {
+    Duration::from_secs((max_upload_bytes / SLOWEST_BYTES_PER_SEC).max(3600))
+}
+
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit();
     Router::new()
         .merge(misc::router())
         .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
+        .merge(source::upload_router().layer(DefaultBodyLimit::max(limit)))
+        .merge(source::router())
         .fallback(|| async { WebError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -125,6 +162,39 @@ async fn security_headers(req: Request, next: Next) -> Response {
         "noindex, nofollow",
     );
     h.remove(header::SERVER);
+    res
+}
+
+/// Refuses Tor2web proxies and cross-site POSTs; points browsers that did not come through the
+/// onion address to it (`Onion-Location`).
+async fn guard(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use axum::response::IntoResponse;
+    if req.headers().contains_key("x-tor2web") {
+        return WebError::Tor2web.into_response();
+    }
+    if req.method() == axum::http::Method::POST && !csrf::same_origin(req.headers()) {
+        return WebError::Forbidden.into_response();
+    }
+    let onion_location = st.config.onion_address.as_ref().and_then(|onion| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        (host.as_deref() != Some(onion.as_str())).then(|| {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            format!("http://{onion}{path}")
+        })
+    });
+    let mut res = next.run(req).await;
+    if let Some(loc) = onion_location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("onion-location"), loc);
+    }
     res
 }
 

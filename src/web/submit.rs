@@ -1,46 +1,125 @@
-//! The submission form and its handler.
+//! The submission form and the handler that receives it.
 //!
 //! Invariant: the handler reads the multipart body part by part and hands every byte of a file
 //! to the [`Upload`] pipeline as it arrives; the message is held only in a zeroised buffer of
-//! bounded size until it is sealed into the envelope. Nothing from the form is logged. Any
-//! failure before [`Upload::commit`] returns drops the upload, which removes what it stored.
+//! bounded size until it is sealed into the envelope. Nothing from the form is logged. No upload
+//! starts before the form token is checked, and any failure before [`Upload::commit`] returns
+//! drops the upload, which removes what it stored.
 
-use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Html;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use fluent_templates::fluent_bundle::FluentValue;
 use tokio::time::{timeout_at, Instant};
 use zeroize::Zeroizing;
 
+use super::i18n::Lang;
 use super::misc::check_lang;
-use super::{html, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
+use super::pages::{render, Ctx, FormView, ReceiptPage, SubmitPage};
+use super::{csrf, html, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
+use crate::codename;
+use crate::envelope::SourceInfo;
 use crate::upload::Upload;
+
+/// Who a submission comes from.
+pub enum SourcePlan {
+    /// A first submission: a new codename and source are made when it commits.
+    New,
+    /// A logged-in source's follow-up.
+    Existing(SourceInfo),
+}
+
+/// Name of the hidden field only bots fill in.
+pub const HONEYPOT_FIELD: &str = "website";
+
+/// Longest token or honeypot value read.
+const SMALL_FIELD: usize = 1024;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/{lang}/submit", get(form).post(submit))
 }
 
+/// The form's fields, for the submission page and the inbox.
+pub fn form_view(st: &AppState, lang: Lang, action: &str) -> FormView {
+    FormView {
+        action: action.to_owned(),
+        token: csrf::issue(&st.secret, action),
+        message_hint: lang.t_args(
+            "submit-message-hint",
+            &[("kib", FluentValue::from(MAX_MESSAGE_BYTES / 1024))],
+        ),
+        files_hint: lang.t_args(
+            "submit-files-hint",
+            &[(
+                "limit",
+                FluentValue::from(html::human_size(st.config.max_upload_bytes)),
+            )],
+        ),
+        // A character is at least one byte; the server checks bytes.
+        max_message_chars: MAX_MESSAGE_BYTES,
+    }
+}
+
 async fn form(
     State(st): State<AppState>,
     Path(lang): Path<String>,
-) -> Result<Html<String>, WebError> {
-    check_lang(&lang)?;
-    let limit = html::human_size(st.config.max_upload_bytes);
-    let body = format!(
-        "<h1>Send testimony</h1>\n\
-<form method=\"post\" action=\"/{lang}/submit\" enctype=\"multipart/form-data\">\n\
-<label for=\"message\">Your message</label>\n\
-<textarea id=\"message\" name=\"message\" rows=\"12\" maxlength=\"{max}\"></textarea>\n\
-<label for=\"files\">Files (optional)</label>\n\
-<input type=\"file\" id=\"files\" name=\"files\" multiple>\n\
-<p class=\"hint\">All files together may be at most {limit}. Over Tor, large files can take a long time: keep this page open until you see the receipt.</p>\n\
-<button type=\"submit\">Send</button>\n\
-</form>",
-        max = MAX_MESSAGE_BYTES
-    );
-    Ok(Html(html::page("Send testimony", &body)))
+    ctx: Ctx,
+) -> Result<Response, WebError> {
+    let lang = check_lang(&lang)?;
+    let action = format!("/{}/submit", lang.code());
+    Ok(render(&SubmitPage {
+        c: ctx.chrome(&st, "submit-title"),
+        form: form_view(&st, lang, &action),
+    }))
+}
+
+async fn submit(
+    State(st): State<AppState>,
+    Path(lang): Path<String>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, WebError> {
+    let lang = check_lang(&lang)?;
+    let action = format!("/{}/submit", lang.code());
+    let received = receive(&st, &action, &headers, multipart, SourcePlan::New).await?;
+    let codename = received
+        .codename
+        .as_ref()
+        .map(|c| age::secrecy::ExposeSecret::expose_secret(c).to_owned());
+    Ok(receipt(
+        &st,
+        &ctx,
+        lang,
+        "receipt-title",
+        received.files,
+        codename,
+        None,
+    ))
+}
+
+/// The receipt page.
+pub fn receipt(
+    st: &AppState,
+    ctx: &Ctx,
+    lang: Lang,
+    heading_id: &str,
+    files: u32,
+    codename: Option<String>,
+    back_link: Option<String>,
+) -> Response {
+    let c = ctx.chrome(st, heading_id);
+    render(&ReceiptPage {
+        heading: c.title.clone(),
+        files_text: lang.t_args("receipt-files", &[("count", FluentValue::from(files))]),
+        c,
+        files,
+        codename,
+        back_link,
+    })
 }
 
 /// Maps a multipart error: over the body limit is 413, anything else is a malformed body.
@@ -63,22 +142,51 @@ impl Limits {
         &self,
         fut: impl std::future::Future<Output = Result<T, MultipartError>>,
     ) -> Result<T, WebError> {
-        let idle = Instant::now() + IDLE_TIMEOUT;
-        let until = idle.min(self.deadline);
+        let until = (Instant::now() + IDLE_TIMEOUT).min(self.deadline);
         match timeout_at(until, fut).await {
             Ok(r) => r.map_err(|e| multipart_error(e, self.max_files_bytes)),
             Err(_) => Err(WebError::Timeout),
         }
     }
+
+    /// Reads a whole field of at most `max` bytes into a zeroised buffer; `over` if longer.
+    async fn read_field(
+        &self,
+        field: &mut Field<'_>,
+        max: usize,
+        over: WebError,
+    ) -> Result<Zeroizing<Vec<u8>>, WebError> {
+        // Reserved up front so the buffer never reallocates and leaves copies behind.
+        let mut buf = Zeroizing::new(Vec::with_capacity(max));
+        while let Some(chunk) = self.wait(field.chunk()).await? {
+            if buf.len() + chunk.len() > max {
+                return Err(over);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf)
+    }
 }
 
-async fn submit(
-    State(st): State<AppState>,
-    Path(lang): Path<String>,
-    headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> Result<Html<String>, WebError> {
-    check_lang(&lang)?;
+/// A stored submission.
+pub struct Received {
+    /// Files attached.
+    pub files: u32,
+    /// The new source's codename, for a first submission: shown once, never stored.
+    pub codename: Option<age::secrecy::SecretString>,
+}
+
+/// Receives one submission whose form token is bound to `action`: checks the token and the
+/// honeypot, streams the files into encryption, seals the envelope with the source, commits
+/// durably. A first submission makes a codename and its source record only once everything
+/// else has arrived, so refused requests never cost a key derivation.
+pub async fn receive(
+    st: &AppState,
+    action: &str,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+    plan: SourcePlan,
+) -> Result<Received, WebError> {
     let max = st.config.max_upload_bytes;
     // Refuse at once what announces itself as too large.
     let declared = headers
@@ -98,18 +206,48 @@ async fn submit(
         deadline: Instant::now() + st.upload_deadline(),
         max_files_bytes: max,
     };
-    let mut upload = Upload::start(st.store.clone(), st.recipients.clone()).await?;
+    let mut token_ok = false;
+    let mut upload: Option<Upload> = None;
     let mut message: Option<Zeroizing<Vec<u8>>> = None;
     let mut files_bytes = 0u64;
     let mut files = 0u32;
 
     while let Some(mut field) = limits.wait(multipart.next_field()).await? {
-        match field.name() {
-            Some("message") if message.is_none() => {
-                message = Some(read_message(&mut field, &limits).await?);
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "token" => {
+                let v = limits
+                    .read_field(&mut field, SMALL_FIELD, WebError::Forbidden)
+                    .await?;
+                let v = std::str::from_utf8(&v).map_err(|_| WebError::Forbidden)?;
+                token_ok = csrf::check(&st.secret, action, v);
+                if !token_ok {
+                    return Err(WebError::Forbidden);
+                }
             }
-            Some("files") => {
-                let name = field.file_name().unwrap_or_default().to_owned();
+            HONEYPOT_FIELD => {
+                let v = limits
+                    .read_field(&mut field, SMALL_FIELD, WebError::BadRequest)
+                    .await?;
+                if v.iter().any(|b| !b.is_ascii_whitespace()) {
+                    return Err(WebError::BadRequest);
+                }
+            }
+            "message" if message.is_none() => {
+                if !token_ok {
+                    return Err(WebError::Forbidden);
+                }
+                message = Some(
+                    limits
+                        .read_field(&mut field, MAX_MESSAGE_BYTES, WebError::MessageTooLong)
+                        .await?,
+                );
+            }
+            "files" => {
+                if !token_ok {
+                    return Err(WebError::Forbidden);
+                }
+                let file_name = field.file_name().unwrap_or_default().to_owned();
                 let content_type = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
@@ -123,22 +261,31 @@ async fn submit(
                     if files_bytes > max {
                         return Err(WebError::TooLarge { limit: max });
                     }
+                    let up = match upload.as_mut() {
+                        Some(u) => u,
+                        None => upload.insert(start(st).await?),
+                    };
                     if !started {
-                        upload
-                            .start_file(name.clone(), content_type.clone())
+                        up.start_file(file_name.clone(), content_type.clone())
                             .await?;
                         started = true;
                     }
-                    upload.write(chunk).await?;
+                    up.write(chunk).await?;
                 }
                 // A browser sends an empty part with no name when no file was chosen; an empty
                 // file that has a name is still an attachment.
-                if !started && !name.is_empty() {
-                    upload.start_file(name, content_type).await?;
+                if !started && !file_name.is_empty() {
+                    let up = match upload.as_mut() {
+                        Some(u) => u,
+                        None => upload.insert(start(st).await?),
+                    };
+                    up.start_file(file_name, content_type).await?;
                     started = true;
                 }
                 if started {
-                    upload.end_file().await?;
+                    if let Some(up) = upload.as_mut() {
+                        up.end_file().await?;
+                    }
                     files += 1;
                 }
             }
@@ -148,7 +295,9 @@ async fn submit(
             }
         }
     }
-
+    if !token_ok {
+        return Err(WebError::Forbidden);
+    }
     let message = message.unwrap_or_default();
     let text = std::str::from_utf8(&message).map_err(|_| WebError::BadRequest)?;
     if text.trim().is_empty() && files == 0 {
@@ -156,37 +305,31 @@ async fn submit(
     }
     let text = Zeroizing::new(text.to_owned());
     drop(message);
-    upload.commit(text, None).await?;
-    Ok(Html(receipt_page(files)))
-}
-
-async fn read_message(
-    field: &mut Field<'_>,
-    limits: &Limits,
-) -> Result<Zeroizing<Vec<u8>>, WebError> {
-    // Reserved up front so the buffer never reallocates and leaves copies behind.
-    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_MESSAGE_BYTES));
-    while let Some(chunk) = limits.wait(field.chunk()).await? {
-        if buf.len() + chunk.len() > MAX_MESSAGE_BYTES {
-            return Err(WebError::MessageTooLong);
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf)
-}
-
-fn receipt_page(files: u32) -> String {
-    let files_line = match files {
-        0 => String::new(),
-        1 => "<p>Your message and 1 file were received.</p>\n".to_owned(),
-        n => format!("<p>Your message and {n} files were received.</p>\n"),
+    let upload = match upload {
+        Some(u) => u,
+        None => start(st).await?,
     };
-    let body = format!(
-        "<h1 id=\"receipt\">Thank you. Your submission is stored safely.</h1>\n\
-{files_line}<p>It was encrypted as it arrived. Only the organisation's reviewers can read it, on \
-a computer that is not connected to the internet.</p>\n\
-<p>What to do now: close this browser window, or choose \"New Identity\" in Tor Browser's \
-menu, so that nobody using this device after you can see this page.</p>"
-    );
-    html::page("Submission received", &body)
+    let (source, new_source, codename) = match plan {
+        SourcePlan::Existing(info) => (Some(info), None, None),
+        SourcePlan::New => {
+            let code = codename::generate().map_err(|e| WebError::Internal(e.to_string()))?;
+            let normalised = codename::normalise(age::secrecy::ExposeSecret::expose_secret(&code))
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let derived = super::source::derive_limited(st, normalised, true).await?;
+            let info = SourceInfo {
+                reference: crate::export::new_id()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                designation: codename::designation()
+                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                reply_recipient: derived.reply_identity.to_public().to_string(),
+            };
+            (Some(info), Some(derived.lookup), Some(code))
+        }
+    };
+    upload.commit(text, source, new_source).await?;
+    Ok(Received { files, codename })
+}
+
+async fn start(st: &AppState) -> Result<Upload, WebError> {
+    Ok(Upload::start(st.store.clone(), st.recipients.current()).await?)
 }

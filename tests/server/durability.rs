@@ -13,7 +13,7 @@ fn exported_count(server: &Server, name: &str) -> usize {
 
 fn partial_upload(server: &Server) -> std::net::TcpStream {
     let content = random_bytes(3 << 20);
-    let (_, body) = Multipart::new()
+    let (_, body) = Multipart::for_form(server, "/en/submit")
         .text("message", b"cut off")
         .file("part.bin", &content)
         .finish();
@@ -63,7 +63,7 @@ fn crash_right_after_the_receipt_loses_nothing() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new()
+        Multipart::for_form(&server, "/en/submit")
             .text("message", b"keep me")
             .file("k.bin", &content),
     );
@@ -91,7 +91,7 @@ fn purge_removes_old_exported_submissions() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"old"),
+        Multipart::for_form(&server, "/en/submit").text("message", b"old"),
     );
     assert_eq!(status, 200);
     // Not exported yet: purge keeps it even with 0 days.

@@ -9,7 +9,7 @@ fn small_submission_works(server: &Server) {
     let (status, body) = post_multipart(
         server,
         "/en/submit",
-        Multipart::new().text("message", b"still here"),
+        Multipart::for_form(server, "/en/submit").text("message", b"still here"),
     );
     assert_eq!(status, 200, "{body}");
 }
@@ -21,13 +21,16 @@ fn over_size_upload_gets_413_and_leaves_nothing() {
         ..Opts::default()
     });
     // Two files that together exceed the limit; the body itself fits the transport limit.
-    let mp = Multipart::new()
+    let mp = Multipart::for_form(&server, "/en/submit")
         .text("message", b"too big")
         .file("a.bin", &random_bytes(700_000))
         .file("b.bin", &random_bytes(700_000));
     let (status, body) = post_multipart(&server, "/en/submit", mp);
     assert_eq!(status, 413);
-    assert!(body.contains("1 MiB"), "the page states the limit: {body}");
+    assert!(
+        body.contains("1\u{a0}MiB"),
+        "the page states the limit: {body}"
+    );
     assert!(
         wait_until(5, || server.blob_folders() == 0),
         "nothing stored"
@@ -50,7 +53,7 @@ fn too_long_message_is_refused() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", &long),
+        Multipart::for_form(&server, "/en/submit").text("message", &long),
     );
     assert_eq!(status, 413);
     assert!(wait_until(5, || server.blob_folders() == 0));
@@ -64,14 +67,17 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
         ..Opts::default()
     });
     // One upload in progress: head and the first bytes of a file, then nothing.
-    let first = Multipart::new().text("message", b"slow").finish().1;
+    let first = Multipart::for_form(&server, "/en/submit")
+        .text("message", b"slow")
+        .finish()
+        .1;
     let start = String::from_utf8_lossy(&first[..first.len() - 50]).into_owned();
     let mut slow = start_raw_upload(&server, 10 << 20, start.as_bytes());
     std::thread::sleep(std::time::Duration::from_millis(300));
     let (status, body) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"second"),
+        Multipart::for_form(&server, "/en/submit").text("message", b"second"),
     );
     assert_eq!(status, 503);
     assert!(body.to_lowercase().contains("try again"), "{body}");
@@ -81,7 +87,7 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
     assert!(wait_until(10, || post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"third")
+        Multipart::for_form(&server, "/en/submit").text("message", b"third")
     )
     .0 == 200));
     assert!(wait_until(5, || server.blob_folders() == 1));
@@ -90,6 +96,10 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
 #[test]
 fn malformed_multipart_gets_400() {
     let server = Server::start(Opts::default());
+    let token = form_token(&server, "/en/submit");
+    let unterminated = format!(
+        "--XYZ\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n{token}\r\n--XYZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nunterminated"
+    );
     let cases: Vec<(&str, Vec<u8>)> = vec![
         (
             "multipart/form-data; boundary=XYZ",
@@ -97,8 +107,7 @@ fn malformed_multipart_gets_400() {
         ),
         (
             "multipart/form-data; boundary=XYZ",
-            b"--XYZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nunterminated"
-                .to_vec(),
+            unterminated.into_bytes(),
         ),
         ("multipart/form-data", b"--\r\n".to_vec()),
         ("text/plain", b"message=hello".to_vec()),
@@ -117,7 +126,7 @@ fn malformed_multipart_gets_400() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new().text("message", b"  "),
+        Multipart::for_form(&server, "/en/submit").text("message", b"  "),
     );
     assert_eq!(status, 400);
     assert!(wait_until(5, || server.blob_folders() == 0));

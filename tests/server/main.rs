@@ -1,5 +1,6 @@
 //! Integration tests of the server: each starts the real `witness-drop serve` on a free port in
 //! its own temporary folder and talks to it over HTTP, then exports and decrypts with the CLIs.
+#![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../util/mod.rs"]
@@ -8,4 +9,6 @@ mod util;
 mod durability;
 mod limits;
 mod privacy;
+mod source;
 mod submit;
+mod web;

@@ -13,13 +13,13 @@ fn canary_is_never_stored_logged_or_left_in_temp() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new()
+        Multipart::for_form(&server, "/en/submit")
             .text("message", format!("my message {canary}").as_bytes())
             .file(&file_name, file_content.as_bytes()),
     );
     assert_eq!(status, 200);
     // An aborted upload that carries the canary too.
-    let (_, body) = Multipart::new()
+    let (_, body) = Multipart::for_form(&server, "/en/submit")
         .text("message", format!("aborted {canary}").as_bytes())
         .file(&file_name, file_content.as_bytes())
         .finish();
@@ -59,7 +59,11 @@ fn logs_and_stored_metadata_carry_no_time_or_address() {
     let r = client()
         .post(server.url("/en/submit"))
         .header("user-agent", "UA-CANARY-7f3a")
-        .multipart(reqwest::blocking::multipart::Form::new().text("message", "hello"))
+        .multipart(
+            reqwest::blocking::multipart::Form::new()
+                .text("token", form_token(&server, "/en/submit"))
+                .text("message", "hello"),
+        )
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);

@@ -11,6 +11,7 @@ fn message_and_files_round_trip_byte_identical() {
     let small = b"a small text file\n".to_vec();
     let message = "What happened in the cell, in my own words.\nSecond line: \u{0259}\u{0442}";
     let form = reqwest::blocking::multipart::Form::new()
+        .text("token", form_token(&server, "/en/submit"))
         .text("message", message)
         .part(
             "files",
@@ -91,7 +92,7 @@ fn reference_age_decrypts_every_exported_file() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new()
+        Multipart::for_form(&server, "/en/submit")
             .text("message", b"for the reference tool")
             .file("evidence.bin", &content),
     );
@@ -142,7 +143,7 @@ fn hostile_file_names_stay_inside_the_output_folder() {
         ".bashrc".into(),
         "..".into(),
     ];
-    let mut mp = Multipart::new().text("message", b"names");
+    let mut mp = Multipart::for_form(&server, "/en/submit").text("message", b"names");
     for (i, n) in names.iter().enumerate() {
         mp = mp.file(n, format!("content {i}").as_bytes());
     }
@@ -213,7 +214,7 @@ fn verify_detects_a_changed_byte_in_a_real_export() {
     let (status, _) = post_multipart(
         &server,
         "/en/submit",
-        Multipart::new()
+        Multipart::for_form(&server, "/en/submit")
             .text("message", b"m")
             .file("f.bin", &random_bytes(70_000)),
     );

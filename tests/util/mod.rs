@@ -49,6 +49,7 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 pub struct Opts {
     pub max_upload_bytes: u64,
     pub max_concurrent_uploads: usize,
+    pub onion_address: Option<String>,
 }
 
 impl Default for Opts {
@@ -56,6 +57,7 @@ impl Default for Opts {
         Opts {
             max_upload_bytes: 64 << 20,
             max_concurrent_uploads: 8,
+            onion_address: None,
         }
     }
 }
@@ -89,7 +91,10 @@ impl Server {
             format!(
                 "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\nrecipients = \"keys/recipients.txt\"\nmax_upload_bytes = {}\nmax_concurrent_uploads = {}\n",
                 opts.max_upload_bytes, opts.max_concurrent_uploads
-            ),
+            ) + &opts
+                .onion_address
+                .map(|o| format!("onion_address = \"{o}\"\n"))
+                .unwrap_or_default(),
         )
         .unwrap();
         let mut s = Server {
@@ -252,6 +257,10 @@ impl Multipart {
             body: Vec::new(),
         }
     }
+    /// A body for the form at `path`, starting with the form's token (read from the page).
+    pub fn for_form(server: &Server, path: &str) -> Self {
+        Multipart::new().text("token", form_token(server, path).as_bytes())
+    }
     pub fn text(mut self, name: &str, value: &[u8]) -> Self {
         self.body.extend_from_slice(
             format!(
@@ -286,6 +295,21 @@ impl Multipart {
             self.body,
         )
     }
+}
+
+/// The token of the form on the page at `path` (GET).
+pub fn form_token(server: &Server, path: &str) -> String {
+    let page = client()
+        .get(server.url(path))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let at = page
+        .find("name=\"token\" value=\"")
+        .expect("form has a token")
+        + 20;
+    page[at..].split('"').next().unwrap().to_owned()
 }
 
 /// POSTs a hand-built multipart body; returns (status, body).

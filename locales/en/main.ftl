@@ -1,0 +1,95 @@
+# witness-drop: texts of the source interface, English.
+# Every id here must exist in az/ and ru/ too (checked by a test), and every id must be used.
+
+## Every page
+lang-switch-label = Language
+skip-to-content = Skip to the content
+onion-warning-title = You are not using the onion address
+onion-warning-text = To protect yourself, close this page and open this site in Tor Browser at this address:
+footer-text = This site uses no JavaScript, no cookies before you log in, and loads nothing from other sites.
+back-to-start = Back to the start page
+
+## Landing page
+landing-title = { $org }: send testimony safely
+landing-intro = If you were held, tortured or mistreated in detention, or saw it happen to others, you can tell { $org } here. You do not need to give your name.
+landing-who-reads = What you send is encrypted the moment it arrives. Only a small team of { $org } reviewers can read it, on a computer that is never connected to the internet. The people who run this server cannot read it.
+landing-submit-button = Send testimony or files
+landing-login-intro = Have you sent something before and received a codename?
+landing-login-button = Log in with your codename
+safety-heading = How to stay safe
+safety-tor = Use Tor Browser, and set its security level to "Safest" (shield icon, then Settings). This site works fully without JavaScript.
+safety-device = Do not use a computer or phone from work, from someone else, or one that others check. Do not use a work or school network. If you can, use a device and a connection nobody links to you.
+safety-metadata = Photos and documents can contain hidden information: the place and time a photo was taken, the phone model, the author's name. If you can, remove it before sending, for example by taking a screenshot of a photo, or by printing a document to a new PDF.
+safety-metadata-cant = If you cannot remove it, send the file anyway: the reviewers know about hidden information and will check for it before anything is shared.
+safety-after = When you have finished, close Tor Browser. Do not save the files you sent in places others can see.
+what-happens-heading = What happens to what you send
+what-happens-text = Your message and files are encrypted as they arrive and stored only in encrypted form. The reviewers copy them to an offline computer, read them there, and may contact you through this site if you keep your codename.
+retention-text = Material is removed from this server after the reviewers have copied it, following a fixed schedule.
+promise-heading = What we can and cannot promise
+promise-can = We do not record your IP address, your browser, or the exact time you send. Nobody outside the review team can read what you send.
+promise-cannot = We cannot protect you if someone watches your screen or controls your device, and we cannot make hidden information in your files disappear. Think before you send anything only you could know.
+
+## Submission form
+submit-title = Send testimony
+submit-intro = Write in any language. You can send a message, files, or both.
+submit-message-label = Your message
+submit-message-hint = Say what happened, when and where, and who was involved, as far as you feel safe to. At most { $kib } KiB of text; put longer texts in a file.
+submit-files-label = Files (optional)
+submit-files-hint = You can choose several files. All files together may be at most { $limit }.
+submit-check-hint = Before you send, check the list of files your browser shows next to the button: only those will be sent.
+submit-slow-hint = Over Tor, large files can take a long time, even an hour. Keep this page open until you see the confirmation.
+submit-button = Send securely
+honeypot-label = Leave this field empty
+
+## Receipt
+receipt-title = Thank you. Your submission is stored safely.
+receipt-files = { $count ->
+    [one] Your message and { $count } file were received.
+   *[other] Your message and { $count } files were received.
+}
+receipt-encrypted = Everything was encrypted as it arrived. Only the reviewers can read it, on a computer that is not connected to the internet.
+receipt-next-heading = What to do now
+receipt-next-close = Close this browser window, or choose "New Identity" in Tor Browser's menu, so that nobody using this device after you can see this page.
+receipt-codename-heading = Your codename
+receipt-codename-text = This codename is the only way to come back, read answers from the reviewers and send more. Write it down or memorise it, and keep it secret: anyone who has it can read the answers to you. We do not store it and cannot show it again.
+receipt-codename-use = To come back, open this site in Tor Browser and choose "Log in with your codename".
+
+## Login and inbox
+login-title = Log in with your codename
+login-label = Your codename
+login-hint = The words you received after your first submission. Capital letters and spaces do not matter.
+login-button = Log in
+login-failed = That codename did not work. Check it and try again.
+inbox-title = Your messages
+inbox-replies-heading = Answers from the reviewers
+inbox-no-replies = There are no answers yet. Come back in a few days.
+inbox-reply-day = Received on { $day }
+inbox-delete-button = Delete this answer
+inbox-send-heading = Send more
+inbox-logout-button = Log out
+inbox-sent-title = Thank you. Your follow-up is stored safely.
+inbox-back = Back to your messages
+
+## Errors
+error-400-title = The form could not be read
+error-400-text = Nothing was stored. Please go back and send the form again.
+error-empty-title = Nothing to send
+error-empty-text = Please write a message or choose at least one file. Nothing was stored.
+error-403-title = Request refused
+error-403-text = This form must be sent from this site itself. Nothing was stored. Open the start page, then the form, and send it again.
+error-404-title = Page not found
+error-404-text = This page does not exist.
+error-408-title = The upload took too long
+error-408-text = The connection stalled. Nothing was stored. Please try again, perhaps with fewer files at a time.
+error-413-title = Too large
+error-413-files = All files together may be at most { $limit }. Nothing was stored. Send fewer or smaller files, or split them over several submissions.
+error-413-message = The message may be at most { $kib } KiB. Put longer texts in a file and attach it. Nothing was stored.
+error-413-count = One submission may have at most { $max } files. Nothing was stored.
+error-503-title = Busy, please try again
+error-503-text = Many people are using this site at this moment. Nothing was stored and nothing is lost: please try again in a few minutes.
+error-500-title = Something went wrong
+error-500-text = Your submission was not stored. Please try again later.
+error-401-title = Please log in again
+error-401-text = Your session has ended. Log in again with your codename.
+tor2web-title = Do not use a Tor2web proxy
+tor2web-text = You reached this site through a "Tor2web" proxy. The proxy can see everything you send and who you are, so this site does not accept submissions through it. Install Tor Browser and open the onion address directly.

@@ -1,0 +1,485 @@
+//! Returning sources: codenames, login, replies, follow-ups.
+
+use std::process::Command;
+
+use age::secrecy::ExposeSecret;
+
+use crate::util::*;
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The codename on a receipt page.
+fn codename_of(receipt: &str) -> String {
+    let at = receipt
+        .find("id=\"codename\">")
+        .expect("receipt shows a codename")
+        + 14;
+    receipt[at..].split('<').next().unwrap().trim().to_owned()
+}
+
+fn first_submission(server: &Server, message: &str) -> String {
+    let (status, page) = post_multipart(
+        server,
+        "/en/submit",
+        Multipart::for_form(server, "/en/submit").text("message", message.as_bytes()),
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("only way"),
+        "the receipt says the codename is the only way back"
+    );
+    codename_of(&page)
+}
+
+/// Logs in; returns the session cookie (name=value) or None, and the page on failure.
+fn login(server: &Server, codename: &str) -> (Option<String>, String) {
+    let token = form_token(server, "/en/login");
+    let r = client()
+        .post(server.url("/en/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "token={}&codename={}",
+            urlencode(&token),
+            urlencode(codename)
+        ))
+        .send()
+        .unwrap();
+    if r.status() == 303 {
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert_eq!(r.headers().get("location").unwrap(), "/en/inbox");
+        return (
+            Some(cookie.split(';').next().unwrap().to_owned()),
+            String::new(),
+        );
+    }
+    let status = r.status();
+    let body = r.text().unwrap();
+    assert_eq!(status, 200, "{body}");
+    (None, body)
+}
+
+fn get_with(server: &Server, path: &str, cookie: &str) -> reqwest::blocking::Response {
+    client()
+        .get(server.url(path))
+        .header("cookie", cookie)
+        .send()
+        .unwrap()
+}
+
+fn token_in(page: &str, action: &str) -> String {
+    let at = page
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form {action}"));
+    let rest = &page[at..];
+    let t = rest.find("name=\"token\" value=\"").unwrap() + 20;
+    rest[t..].split('"').next().unwrap().to_owned()
+}
+
+fn post_form(
+    server: &Server,
+    path: &str,
+    cookie: &str,
+    token: &str,
+) -> reqwest::blocking::Response {
+    client()
+        .post(server.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", urlencode(token)))
+        .send()
+        .unwrap()
+}
+
+fn write_reply(
+    server: &Server,
+    sub: &std::path::Path,
+    text: &str,
+    out: &str,
+) -> std::path::PathBuf {
+    let msg = server.path().join(format!("{out}.txt"));
+    std::fs::write(&msg, text).unwrap();
+    let dir = server.path().join(out);
+    let o = Command::new(REVIEW)
+        .args(["reply", "--identity"])
+        .arg(server.key())
+        .arg("--submission")
+        .arg(sub)
+        .arg("--message")
+        .arg(&msg)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "reply: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    dir
+}
+
+fn import(server: &Server, dir: &std::path::Path) -> String {
+    let o = server.drop_cmd(&["import-replies", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Mixes case and spacing the way a person retyping it might.
+fn retype(codename: &str) -> String {
+    codename
+        .split(' ')
+        .enumerate()
+        .map(|(i, w)| {
+            if i % 2 == 0 {
+                w.to_uppercase()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("  \n ")
+        + "  "
+}
+
+#[test]
+fn the_whole_loop_codename_reply_login_followup() {
+    let server = Server::start(Opts::default());
+    let codename = first_submission(&server, "first testimony");
+    assert_eq!(codename.split(' ').count(), 7);
+    let export = server.export("e1");
+    let out = server.decrypt(&export, "d1");
+    let sub = only_submission(&out);
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sub.join("submission.json")).unwrap()).unwrap();
+    let reference = env["source"]["reference"].as_str().unwrap().to_owned();
+    let designation = env["source"]["designation"].as_str().unwrap().to_owned();
+    assert_eq!(designation.split(' ').count(), 2);
+    assert!(env["source"]["reply_recipient"]
+        .as_str()
+        .unwrap()
+        .starts_with("age1"));
+
+    let reply_text = "Thank you. Can you tell us the date you were moved?";
+    let replies = write_reply(&server, &sub, reply_text, "replies");
+    let report = import(&server, &replies);
+    assert!(report.contains("imported 1 reply"), "{report}");
+    assert!(import(&server, &replies).contains("already imported"));
+
+    let (cookie, _) = login(&server, &retype(&codename));
+    let cookie = cookie.expect("login with retyped codename");
+    assert!(!cookie
+        .to_lowercase()
+        .contains(&codename.split(' ').next().unwrap().to_lowercase()));
+    let inbox = get_with(&server, "/en/inbox", &cookie).text().unwrap();
+    assert!(inbox.contains(reply_text), "{inbox}");
+
+    // A follow-up through the inbox form.
+    let token = token_in(&inbox, "/en/inbox/submit");
+    let (ct, body) = Multipart::new()
+        .text("token", token.as_bytes())
+        .text("message", b"the date was in March")
+        .file("more.txt", b"more")
+        .finish();
+    let r = client()
+        .post(server.url("/en/inbox/submit"))
+        .header("cookie", &cookie)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(page.contains("id=\"receipt\"") && !page.contains("id=\"codename\""));
+    let export2 = server.export("e2");
+    let out2 = server.decrypt(&export2, "d2");
+    let sub2 = only_submission(&out2);
+    let env2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sub2.join("submission.json")).unwrap()).unwrap();
+    assert_eq!(env2["source"]["reference"], reference.as_str());
+    assert_eq!(env2["source"]["designation"], designation.as_str());
+    assert_eq!(env2["message"], "the date was in March");
+
+    // Delete the reply, then log out.
+    let reply_id = inbox
+        .split("id=\"reply-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let del = format!("/en/inbox/replies/{reply_id}/delete");
+    let r = post_form(&server, &del, &cookie, &token_in(&inbox, &del));
+    assert_eq!(r.status(), 303);
+    let inbox = get_with(&server, "/en/inbox", &cookie).text().unwrap();
+    assert!(!inbox.contains(reply_text) && inbox.contains("id=\"no-replies\""));
+    let r = post_form(
+        &server,
+        "/en/logout",
+        &cookie,
+        &token_in(&inbox, "/en/logout"),
+    );
+    assert_eq!(r.status(), 303);
+    assert!(r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = get_with(&server, "/en/inbox", &cookie);
+    assert_eq!(r.status(), 303, "logged out");
+    assert_eq!(r.headers().get("location").unwrap(), "/en/login");
+}
+
+#[test]
+fn reply_files_open_with_reference_age_for_source_and_reviewer() {
+    if !require_tool(
+        "age",
+        "reply_files_open_with_reference_age_for_source_and_reviewer",
+    ) {
+        return;
+    }
+    let server = Server::start(Opts::default());
+    let codename = first_submission(&server, "hello");
+    let out = server.decrypt(&server.export("e"), "d");
+    let replies = write_reply(&server, &only_submission(&out), "a reply", "r");
+    let file = std::fs::read_dir(&replies)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // The source's identity, derived as the server does (the test plays the source's device).
+    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+    let norm = witness_drop::codename::normalise(&codename).unwrap();
+    let derived = witness_drop::codename::derive(&norm, &secret).unwrap();
+    let source_key = server.path().join("source.key");
+    std::fs::write(
+        &source_key,
+        format!(
+            "{}\n",
+            witness_drop::codename::identity_line(&derived.reply_identity).expose_secret()
+        ),
+    )
+    .unwrap();
+    for key in [&source_key, &server.key()] {
+        let o = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(key)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "a reply");
+    }
+}
+
+#[test]
+fn bad_codenames_are_refused_alike_and_sources_are_isolated() {
+    let server = Server::start(Opts::default());
+    let a = first_submission(&server, "source a");
+    let b = first_submission(&server, "source b");
+    let (none, wrong) = login(&server, "abacus abacus abacus abacus abacus abacus abacus");
+    assert!(none.is_none());
+    let (none, empty) = login(&server, "   ");
+    assert!(none.is_none());
+    let (none, long) = login(&server, &"word ".repeat(200));
+    assert!(none.is_none());
+    for page in [&wrong, &empty, &long] {
+        assert!(page.contains("id=\"login-failed\""));
+        assert!(!page.contains("abacus"), "the input is not echoed");
+    }
+    assert!(server.health());
+
+    // A reply to A only.
+    let out = server.decrypt(&server.export("e"), "d");
+    let sub_a = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p.join("message.txt")).unwrap() == "source a")
+        .unwrap();
+    let replies = write_reply(&server, &sub_a, "for A only", "r");
+    import(&server, &replies);
+    let reply_id = std::fs::read_dir(&replies)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let reply_id = reply_id
+        .to_str()
+        .unwrap()
+        .trim_end_matches(".age")
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let cookie_b = login(&server, &b).0.unwrap();
+    let inbox_b = get_with(&server, "/en/inbox", &cookie_b).text().unwrap();
+    assert!(!inbox_b.contains("for A only"));
+    // B has a reply of its own, so a valid delete token of B's session; B uses it on A's
+    // reply id: the store only deletes under B's reference.
+    let sub_b = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::read_to_string(p.join("message.txt")).unwrap() == "source b")
+        .unwrap();
+    import(&server, &write_reply(&server, &sub_b, "for B", "rb"));
+    let inbox_b = get_with(&server, "/en/inbox", &cookie_b).text().unwrap();
+    assert!(inbox_b.contains("for B") && !inbox_b.contains("for A only"));
+    let own_id = inbox_b
+        .split("id=\"reply-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let own_token = token_in(&inbox_b, &format!("/en/inbox/replies/{own_id}/delete"));
+    let r = post_form(
+        &server,
+        &format!("/en/inbox/replies/{reply_id}/delete"),
+        &cookie_b,
+        &own_token,
+    );
+    assert_eq!(r.status(), 404);
+    // A guessed id does no better.
+    let guess = "0123456789abcdef0123456789abcdef";
+    let r = post_form(
+        &server,
+        &format!("/en/inbox/replies/{guess}/delete"),
+        &cookie_b,
+        &own_token,
+    );
+    assert_eq!(r.status(), 404);
+    let cookie_a = login(&server, &a).0.unwrap();
+    assert!(get_with(&server, "/en/inbox", &cookie_a)
+        .text()
+        .unwrap()
+        .contains("for A only"));
+    // Without a session, no inbox and no deletion.
+    assert_eq!(
+        client()
+            .get(server.url("/en/inbox"))
+            .send()
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[test]
+fn codenames_keys_and_replies_never_reach_disk_logs_or_cookies() {
+    let server = Server::start(Opts::default());
+    let codename = first_submission(&server, "x");
+    let reply_text = canary("reply");
+    let out = server.decrypt(&server.export("e"), "d");
+    let replies = write_reply(&server, &only_submission(&out), &reply_text, "r");
+    import(&server, &replies);
+    let cookie = login(&server, &codename).0.unwrap();
+    assert!(get_with(&server, "/en/inbox", &cookie)
+        .text()
+        .unwrap()
+        .contains(&reply_text));
+    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+    let norm = witness_drop::codename::normalise(&codename).unwrap();
+    let derived = witness_drop::codename::derive(&norm, &secret).unwrap();
+    let key_line = witness_drop::codename::identity_line(&derived.reply_identity)
+        .expose_secret()
+        .to_owned();
+    let log = std::fs::read_to_string(server.log()).unwrap();
+    for needle in [
+        codename.as_str(),
+        norm.as_str(),
+        key_line.as_str(),
+        &key_line.to_lowercase(),
+        reply_text.as_str(),
+    ] {
+        assert!(
+            files_containing(&server.data(), needle.as_bytes()).is_empty(),
+            "on disk"
+        );
+        assert!(files_containing(&server.path().join("tmp"), needle.as_bytes()).is_empty());
+        assert!(!log.contains(needle), "in the log");
+        assert!(!cookie.contains(needle));
+    }
+    let first_word = codename.split(' ').next().unwrap();
+    assert!(!log.contains(first_word) || first_word.len() < 4);
+}
+
+#[test]
+fn a_burst_of_logins_stays_within_the_memory_limit_and_gets_busy() {
+    let server = Server::start(Opts::default());
+    let pid = server.child.as_ref().unwrap().id();
+    let tokens: Vec<String> = (0..16).map(|_| form_token(&server, "/en/login")).collect();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = tokens
+            .iter()
+            .map(|t| {
+                let url = server.url("/en/login");
+                s.spawn(move || {
+                    client()
+                        .post(url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(format!(
+                            "token={}&codename=abacus+abdomen+abide",
+                            urlencode(t)
+                        ))
+                        .send()
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&503),
+        "beyond the limit: busy ({statuses:?})"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    // 2 derivations of 64 MiB at most, plus the server itself.
+    assert!(hwm_kib < 256 * 1024, "peak memory {hwm_kib} KiB");
+    println!(
+        "login burst: {statuses:?}, server peak memory {} MiB",
+        hwm_kib / 1024
+    );
+    assert!(server.health());
+}
