@@ -18,8 +18,9 @@ use crate::export::{file_blob_name, ENVELOPE_BLOB};
 use crate::ledger::{BlobDigest, LedgerEntry};
 use crate::store::{BlobWriter, Store, StoreError};
 
-/// Messages queued between the handler and the worker; each holds at most one body chunk.
-const CHANNEL_DEPTH: usize = 16;
+/// Messages queued between the handler and the worker; each holds at most one batch of body
+/// chunks ([`BATCH_BYTES`]).
+const CHANNEL_DEPTH: usize = 4;
 
 /// Most attachments in one submission.
 pub const MAX_FILES: u32 = 500;
@@ -52,7 +53,7 @@ enum Cmd {
         name: String,
         content_type: String,
     },
-    Data(Bytes),
+    Data(Vec<Bytes>),
     EndFile,
     Commit {
         message: Zeroizing<String>,
@@ -79,7 +80,14 @@ pub struct Upload {
     worker: Option<tokio::task::JoinHandle<Result<(), UploadError>>>,
     files: u32,
     in_file: bool,
+    /// Chunks not yet sent to the worker: batched so the worker wakes once per
+    /// [`BATCH_BYTES`], not once per network read.
+    batch: Vec<Bytes>,
+    batch_len: usize,
 }
+
+/// Bytes handed to the worker at a time.
+const BATCH_BYTES: usize = 256 * 1024;
 
 impl Upload {
     /// Starts a submission: reserves an id and a worker.
@@ -116,6 +124,8 @@ impl Upload {
             worker: Some(worker),
             files: 0,
             in_file: false,
+            batch: Vec::new(),
+            batch_len: 0,
         })
     }
 
@@ -154,11 +164,26 @@ impl Upload {
 
     /// Encrypts and stores the next bytes of the current file.
     pub async fn write(&mut self, data: Bytes) -> Result<(), UploadError> {
-        self.send(Cmd::Data(data)).await
+        self.batch_len += data.len();
+        self.batch.push(data);
+        if self.batch_len >= BATCH_BYTES {
+            self.flush_batch().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_batch(&mut self) -> Result<(), UploadError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.batch_len = 0;
+        let batch = std::mem::take(&mut self.batch);
+        self.send(Cmd::Data(batch)).await
     }
 
     /// Ends the current file.
     pub async fn end_file(&mut self) -> Result<(), UploadError> {
+        self.flush_batch().await?;
         self.in_file = false;
         self.send(Cmd::EndFile).await
     }
@@ -220,9 +245,11 @@ impl Worker {
                         content_type,
                     });
                 }
-                Cmd::Data(bytes) => {
+                Cmd::Data(batch) => {
                     if let Some(c) = self.current.as_mut() {
-                        c.sealer.write_all(&bytes)?;
+                        for bytes in batch {
+                            c.sealer.write_all(&bytes)?;
+                        }
                     }
                 }
                 Cmd::EndFile => self.end_file()?,
