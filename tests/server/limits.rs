@@ -176,3 +176,53 @@ fn check_reports_ready_and_refuses_bad_config() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("listen"));
 }
+
+#[test]
+fn demo_makes_a_marked_key_that_serve_and_check_refuse() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let mut child = Command::new(DROP)
+        .args(["demo", "--dir"])
+        .arg(&demo)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut printed = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.contains("listening on http://");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = printed.join("\n");
+    assert!(
+        text.contains("export --config") && text.contains("witness-review -- decrypt"),
+        "{text}"
+    );
+    let recipients = std::fs::read_to_string(demo.join("keys/recipients.txt")).unwrap();
+    assert!(recipients.contains(witness_drop::keys::DEMO_MARKER));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(demo.join("reviewer-identity.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    for cmd in ["serve", "check"] {
+        let o = Command::new(DROP)
+            .args([cmd, "--config"])
+            .arg(demo.join("witness-drop.toml"))
+            .env("WITNESS_DROP_LISTEN", "127.0.0.1:0")
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{cmd} must refuse the demo key");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("demo"), "{cmd}");
+    }
+}
