@@ -123,7 +123,8 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Encrypts one stream to many recipients as it is written.
 pub struct Sealer<W: Write> {
     stream: age::stream::StreamWriter<HashingWriter<W>>,
-    plain: Sha256,
+    /// `None` when the caller hashes the plaintext itself (see [`Sealer::without_plain_hash`]).
+    plain: Option<Sha256>,
     plain_size: u64,
 }
 
@@ -136,14 +137,28 @@ impl<W: Write> Sealer<W> {
         let stream = encryptor.wrap_output(HashingWriter::new(out))?;
         Ok(Sealer {
             stream,
-            plain: Sha256::new(),
+            plain: Some(Sha256::new()),
             plain_size: 0,
         })
     }
 
+    /// Like [`Sealer::new`], but leaves hashing the plaintext to the caller (the upload
+    /// pipeline does it on another core): the plaintext digest from [`Sealer::finish`] then has
+    /// the size only and an empty `sha256`.
+    pub fn without_plain_hash(
+        recipients: &[age::x25519::Recipient],
+        out: W,
+    ) -> Result<Self, SealError> {
+        let mut s = Sealer::new(recipients, out)?;
+        s.plain = None;
+        Ok(s)
+    }
+
     /// Encrypts `data`.
     pub fn write_all(&mut self, data: &[u8]) -> Result<(), SealError> {
-        self.plain.update(data);
+        if let Some(h) = self.plain.as_mut() {
+            h.update(data);
+        }
         self.plain_size += data.len() as u64;
         self.stream.write_all(data)?;
         Ok(())
@@ -161,7 +176,10 @@ impl<W: Write> Sealer<W> {
         let (inner, cipher) = hashing.finish();
         let plain = Digest256 {
             size: self.plain_size,
-            sha256: hex::encode(self.plain.finalize()),
+            sha256: self
+                .plain
+                .map(|h| hex::encode(h.finalize()))
+                .unwrap_or_default(),
         };
         Ok((inner, plain, cipher))
     }
@@ -196,5 +214,22 @@ mod tests {
             assert_eq!(out, data);
         }
         assert!(!ct.windows(16).any(|w| w == &data[1000..1016]));
+    }
+
+    #[test]
+    fn without_plain_hash_still_encrypts_and_counts() {
+        let a = age::x25519::Identity::generate();
+        let mut s = Sealer::without_plain_hash(&[a.to_public()], Vec::new()).unwrap();
+        s.write_all(b"hello").unwrap();
+        let (ct, plain, cipher) = s.finish().unwrap();
+        assert_eq!((plain.size, plain.sha256.as_str()), (5, ""));
+        assert_eq!(cipher.size, ct.len() as u64);
+        let d = age::Decryptor::new(&ct[..]).unwrap();
+        let mut r = d
+            .decrypt(std::iter::once(&a as &dyn age::Identity))
+            .unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"hello");
     }
 }

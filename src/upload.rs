@@ -217,8 +217,44 @@ impl Upload {
 
 struct Current {
     sealer: Sealer<BlobWriter>,
+    hasher: PlainHasher,
     name: String,
     content_type: String,
+}
+
+/// SHA-256 of a file's plaintext on its own thread, so hashing runs beside encryption on the
+/// second core. It gets the same `Bytes` (reference-counted, not copied) the sealer encrypts.
+struct PlainHasher {
+    tx: std::sync::mpsc::SyncSender<Vec<Bytes>>,
+    handle: std::thread::JoinHandle<String>,
+}
+
+impl PlainHasher {
+    fn start() -> Result<PlainHasher, UploadError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Bytes>>(CHANNEL_DEPTH);
+        let handle = std::thread::Builder::new()
+            .name("plain-hash".into())
+            .spawn(move || {
+                use sha2::Digest;
+                let mut h = sha2::Sha256::new();
+                while let Ok(batch) = rx.recv() {
+                    for b in batch {
+                        h.update(&b);
+                    }
+                }
+                hex::encode(h.finalize())
+            })?;
+        Ok(PlainHasher { tx, handle })
+    }
+
+    fn send(&self, batch: Vec<Bytes>) -> Result<(), UploadError> {
+        self.tx.send(batch).map_err(|_| UploadError::Worker)
+    }
+
+    fn finish(self) -> Result<String, UploadError> {
+        drop(self.tx);
+        self.handle.join().map_err(|_| UploadError::Worker)
+    }
 }
 
 struct Worker {
@@ -240,13 +276,15 @@ impl Worker {
                     let n = self.attachments.len() as u16 + 1;
                     let writer = self.store.blob_writer(&self.id, n)?;
                     self.current = Some(Current {
-                        sealer: Sealer::new(&self.recipients, writer)?,
+                        sealer: Sealer::without_plain_hash(&self.recipients, writer)?,
+                        hasher: PlainHasher::start()?,
                         name,
                         content_type,
                     });
                 }
                 Cmd::Data(batch) => {
                     if let Some(c) = self.current.as_mut() {
+                        c.hasher.send(batch.clone())?;
                         for bytes in batch {
                             c.sealer.write_all(&bytes)?;
                         }
@@ -276,13 +314,14 @@ impl Worker {
         };
         let (writer, plain, cipher) = c.sealer.finish()?;
         writer.finish()?;
+        let plain_sha256 = c.hasher.finish()?;
         let n = self.attachments.len() as u32 + 1;
         self.attachments.push(Attachment {
             n,
             name: c.name,
             content_type: c.content_type,
             size: plain.size,
-            sha256: plain.sha256,
+            sha256: plain_sha256,
         });
         self.blobs.push(BlobDigest {
             name: file_blob_name(n),
