@@ -83,7 +83,8 @@ pub enum SealError {
 /// A writer that counts and hashes everything written through it.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    /// `None`: count only (the inner writer hashes, as the store's blob writer does).
+    hasher: Option<Sha256>,
     size: u64,
 }
 
@@ -92,7 +93,7 @@ impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             size: 0,
         }
     }
@@ -101,7 +102,10 @@ impl<W: Write> HashingWriter<W> {
     pub fn finish(self) -> (W, Digest256) {
         let digest = Digest256 {
             size: self.size,
-            sha256: hex::encode(self.hasher.finalize()),
+            sha256: self
+                .hasher
+                .map(|h| hex::encode(h.finalize()))
+                .unwrap_or_default(),
         };
         (self.inner, digest)
     }
@@ -110,7 +114,9 @@ impl<W: Write> HashingWriter<W> {
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&buf[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
@@ -123,7 +129,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Encrypts one stream to many recipients as it is written.
 pub struct Sealer<W: Write> {
     stream: age::stream::StreamWriter<HashingWriter<W>>,
-    /// `None` when the caller hashes the plaintext itself (see [`Sealer::without_plain_hash`]).
+    /// `None` when the caller hashes the plaintext itself (see [`Sealer::without_hashes`]).
     plain: Option<Sha256>,
     plain_size: u64,
 }
@@ -142,16 +148,24 @@ impl<W: Write> Sealer<W> {
         })
     }
 
-    /// Like [`Sealer::new`], but leaves hashing the plaintext to the caller (the upload
-    /// pipeline does it on another core): the plaintext digest from [`Sealer::finish`] then has
-    /// the size only and an empty `sha256`.
-    pub fn without_plain_hash(
+    /// Like [`Sealer::new`], but hashes nothing: the caller hashes the plaintext and the inner
+    /// writer the ciphertext, each on another core (the upload pipeline does). The digests from
+    /// [`Sealer::finish`] then carry sizes only, with empty `sha256`.
+    pub fn without_hashes(
         recipients: &[age::x25519::Recipient],
         out: W,
     ) -> Result<Self, SealError> {
-        let mut s = Sealer::new(recipients, out)?;
-        s.plain = None;
-        Ok(s)
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|_| SealError::NoRecipients)?;
+        let mut counting = HashingWriter::new(out);
+        counting.hasher = None;
+        let stream = encryptor.wrap_output(counting)?;
+        Ok(Sealer {
+            stream,
+            plain: None,
+            plain_size: 0,
+        })
     }
 
     /// Encrypts `data`.
@@ -217,13 +231,13 @@ mod tests {
     }
 
     #[test]
-    fn without_plain_hash_still_encrypts_and_counts() {
+    fn without_hashes_still_encrypts_and_counts() {
         let a = age::x25519::Identity::generate();
-        let mut s = Sealer::without_plain_hash(&[a.to_public()], Vec::new()).unwrap();
+        let mut s = Sealer::without_hashes(&[a.to_public()], Vec::new()).unwrap();
         s.write_all(b"hello").unwrap();
         let (ct, plain, cipher) = s.finish().unwrap();
         assert_eq!((plain.size, plain.sha256.as_str()), (5, ""));
-        assert_eq!(cipher.size, ct.len() as u64);
+        assert_eq!((cipher.size, cipher.sha256.as_str()), (ct.len() as u64, ""));
         let d = age::Decryptor::new(&ct[..]).unwrap();
         let mut r = d
             .decrypt(std::iter::once(&a as &dyn age::Identity))

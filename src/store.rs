@@ -32,7 +32,7 @@
 //!   folders 0700.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -253,7 +253,7 @@ impl Store {
             .create_new(true)
             .mode(0o600)
             .open(self.blob_path(id, blob)?)?;
-        Ok(BlobWriter::new(file))
+        Ok(BlobWriter::new(file)?)
     }
 
     /// Removes an upload that will not be committed.
@@ -542,19 +542,50 @@ impl Store {
 const SYNC_EVERY: u64 = 16 * 1024 * 1024;
 
 /// Writes one blob's ciphertext to its file. Callers MUST call [`BlobWriter::finish`] (after
-/// the age stream's own `finish`): it flushes and fsyncs.
+/// the age stream's own `finish`): it writes the last bytes, fsyncs, and returns the size and
+/// SHA-256 of everything written.
 ///
-/// While writing, a helper thread asks the kernel to write back what has been written so far
-/// (`fdatasync` on a clone of the handle), so the final fsync before the receipt waits only for
-/// the last few MiB instead of the whole file.
+/// Two helper threads keep the writing thread free for encryption: one hashes each full buffer
+/// after it is written (the buffer is handed over, not copied, and comes back for reuse), and
+/// one asks the kernel to write back what has been written so far (`fdatasync` on a clone of
+/// the handle), so the final fsync before the receipt waits only for the last few MiB.
 pub struct BlobWriter {
-    inner: BufWriter<File>,
+    file: File,
+    buf: Vec<u8>,
+    size: u64,
     since_sync: u64,
+    hasher: Option<BufferHasher>,
     syncer: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
 }
 
+/// SHA-256 of a stream of buffers on its own thread; buffers come back to be reused.
+struct BufferHasher {
+    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
+    handle: std::thread::JoinHandle<String>,
+}
+
+impl BufferHasher {
+    fn start() -> io::Result<BufferHasher> {
+        use sha2::Digest;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (back_tx, back) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let handle = std::thread::Builder::new()
+            .name("blob-hash".into())
+            .spawn(move || {
+                let mut h = sha2::Sha256::new();
+                while let Ok(buf) = rx.recv() {
+                    h.update(&buf);
+                    let _ = back_tx.try_send(buf);
+                }
+                hex::encode(h.finalize())
+            })?;
+        Ok(BufferHasher { tx, back, handle })
+    }
+}
+
 impl BlobWriter {
-    fn new(file: File) -> BlobWriter {
+    fn new(file: File) -> io::Result<BlobWriter> {
         let syncer = file.try_clone().ok().and_then(|clone| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
             std::thread::Builder::new()
@@ -567,15 +598,37 @@ impl BlobWriter {
                 .ok()
                 .map(|h| (tx, h))
         });
-        BlobWriter {
-            inner: BufWriter::with_capacity(WRITE_BUFFER, file),
+        Ok(BlobWriter {
+            file,
+            buf: Vec::with_capacity(WRITE_BUFFER),
+            size: 0,
             since_sync: 0,
+            hasher: Some(BufferHasher::start()?),
             syncer,
-        }
+        })
     }
 
-    fn note(&mut self, n: usize) {
-        self.since_sync += n as u64;
+    /// Writes the buffer to the file and hands it to the hasher.
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&self.buf)?;
+        self.size += self.buf.len() as u64;
+        self.since_sync += self.buf.len() as u64;
+        let Some(hasher) = self.hasher.as_ref() else {
+            return Err(io::Error::other("blob writer already finished"));
+        };
+        let mut next = hasher
+            .back
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WRITE_BUFFER));
+        next.clear();
+        let full = std::mem::replace(&mut self.buf, next);
+        hasher
+            .tx
+            .send(full)
+            .map_err(|_| io::Error::other("hash thread stopped"))?;
         if self.since_sync >= SYNC_EVERY {
             self.since_sync = 0;
             if let Some((tx, _)) = &self.syncer {
@@ -583,34 +636,47 @@ impl BlobWriter {
                 let _ = tx.try_send(());
             }
         }
+        Ok(())
     }
 
-    /// Flushes and fsyncs the file.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// Writes what is buffered, fsyncs the file, and returns the size and SHA-256 of the
+    /// ciphertext.
+    pub fn finish(mut self) -> io::Result<crate::envelope::Digest256> {
+        self.flush_buf()?;
         if let Some((tx, handle)) = self.syncer.take() {
             drop(tx);
             let _ = handle.join();
         }
-        let file = self.inner.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
+        let sha256 = match self.hasher.take() {
+            Some(h) => {
+                drop(h.tx);
+                h.handle
+                    .join()
+                    .map_err(|_| io::Error::other("hash thread failed"))?
+            }
+            None => return Err(io::Error::other("blob writer already finished")),
+        };
+        self.file.sync_all()?;
+        Ok(crate::envelope::Digest256 {
+            size: self.size,
+            sha256,
+        })
     }
 }
 
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(data)?;
-        self.note(n);
+        let room = WRITE_BUFFER - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= WRITE_BUFFER {
+            self.flush_buf()?;
+        }
         Ok(n)
     }
 
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        self.inner.write_all(data)?;
-        self.note(data.len());
-        Ok(())
-    }
-
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 
@@ -734,6 +800,26 @@ mod tests {
             store.import_reply(&r1, &rid, b"ct").unwrap(),
             ImportOutcome::AlreadyImported
         );
+    }
+
+    #[test]
+    fn blob_writer_reports_size_and_hash_of_what_it_wrote() {
+        use sha2::Digest;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = store.begin_upload().unwrap();
+        let data: Vec<u8> = (0..(3 * WRITE_BUFFER + 12_345))
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let mut w = store.blob_writer(&id, 1).unwrap();
+        for chunk in data.chunks(70_001) {
+            w.write_all(chunk).unwrap();
+        }
+        let digest = w.finish().unwrap();
+        assert_eq!(digest.size, data.len() as u64);
+        assert_eq!(digest.sha256, hex::encode(sha2::Sha256::digest(&data)));
+        let on_disk = std::fs::read(dir.path().join("blobs").join(&id).join("1.age")).unwrap();
+        assert_eq!(on_disk, data);
     }
 
     #[test]

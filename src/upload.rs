@@ -276,7 +276,7 @@ impl Worker {
                     let n = self.attachments.len() as u16 + 1;
                     let writer = self.store.blob_writer(&self.id, n)?;
                     self.current = Some(Current {
-                        sealer: Sealer::without_plain_hash(&self.recipients, writer)?,
+                        sealer: Sealer::without_hashes(&self.recipients, writer)?,
                         hasher: PlainHasher::start()?,
                         name,
                         content_type,
@@ -312,8 +312,8 @@ impl Worker {
         let Some(c) = self.current.take() else {
             return Ok(());
         };
-        let (writer, plain, cipher) = c.sealer.finish()?;
-        writer.finish()?;
+        let (writer, plain, _) = c.sealer.finish()?;
+        let cipher = writer.finish()?;
         let plain_sha256 = c.hasher.finish()?;
         let n = self.attachments.len() as u32 + 1;
         self.attachments.push(Attachment {
@@ -357,10 +357,11 @@ impl Worker {
         // The envelope's copy of the message is not zeroised by serde; drop it promptly.
         let files = envelope.attachments.len() as u32;
         drop(envelope);
-        let mut sealer = Sealer::new(&self.recipients, self.store.blob_writer(&self.id, 0)?)?;
+        let mut sealer =
+            Sealer::without_hashes(&self.recipients, self.store.blob_writer(&self.id, 0)?)?;
         sealer.write_all(&json)?;
-        let (writer, _, cipher) = sealer.finish()?;
-        writer.finish()?;
+        let (writer, _, _) = sealer.finish()?;
+        let cipher = writer.finish()?;
         let mut blobs = vec![BlobDigest {
             name: ENVELOPE_BLOB.to_owned(),
             size: cipher.size,
