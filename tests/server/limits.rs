@@ -137,7 +137,17 @@ fn malformed_multipart_gets_400() {
 #[test]
 fn recipients_file_with_a_secret_key_is_refused() {
     let server = Server::start(Opts::default());
-    let secret = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSGJH5Y";
+    // A syntactically plausible (not real) secret key line, kept with the other must-fail inputs.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fail_secret_key.txt"
+    );
+    let secret = std::fs::read_to_string(fixture).unwrap();
+    let secret = secret
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .unwrap()
+        .to_owned();
     let path = server.path().join("keys/recipients.txt");
     let good = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("{good}{secret}\n")).unwrap();
