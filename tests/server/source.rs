@@ -483,3 +483,46 @@ fn a_burst_of_logins_stays_within_the_memory_limit_and_gets_busy() {
     );
     assert!(server.health());
 }
+
+#[test]
+fn import_replies_reports_refusals_and_fails_on_them() {
+    let server = Server::start(Opts::default());
+    first_submission(&server, "hello");
+    let out = server.decrypt(&server.export("e"), "d");
+    let dir = write_reply(&server, &only_submission(&out), "a reply", "r");
+    std::fs::write(dir.join("notes.txt"), "not a reply").unwrap();
+    let unknown = format!("reply-{}-{}.age", "ab".repeat(16), "cd".repeat(16));
+    std::fs::copy(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".age"))
+            .unwrap(),
+        dir.join(&unknown),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("reply-{}-{}.age", "ab".repeat(16), "ef".repeat(16))),
+        b"junk",
+    )
+    .unwrap();
+    let o = server.drop_cmd(&["import-replies", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !o.status.success(),
+        "refusals make the command fail: {stdout}"
+    );
+    assert!(
+        stdout.contains("refused notes.txt: not a reply file name"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("refused {unknown}: no source with this reference")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not a valid age reply"), "{stdout}");
+    assert!(stdout.contains("imported 1 reply, refused 3"), "{stdout}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
