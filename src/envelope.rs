@@ -178,11 +178,6 @@ impl<W: Write> Sealer<W> {
         Ok(())
     }
 
-    /// Plaintext bytes written so far.
-    pub fn plaintext_size(&self) -> u64 {
-        self.plain_size
-    }
-
     /// Writes age's final chunk. Returns the inner writer, the plaintext digest and the
     /// ciphertext digest.
     pub fn finish(self) -> Result<(W, Digest256, Digest256), SealError> {

@@ -29,7 +29,7 @@ pub fn check_lang(lang: &str) -> Result<Lang, WebError> {
 
 async fn landing(State(st): State<AppState>, ctx: Ctx) -> Response {
     render(&LandingPage {
-        c: ctx.chrome(&st, "landing-submit-button").titled_org(&st),
+        c: ctx.chrome(&st, "landing-submit-button").titled_org(),
     })
 }
 

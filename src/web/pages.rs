@@ -53,7 +53,7 @@ impl Chrome {
     }
 
     /// Sets the title to the organisation's landing title.
-    pub fn titled_org(mut self, _st: &AppState) -> Self {
+    pub fn titled_org(mut self) -> Self {
         self.title = self.t_org("landing-title");
         self
     }
