@@ -4,33 +4,46 @@
 //! HTTP endpoint: a throw-away reviewer identity and config are written to a temporary
 //! directory, a test file of the requested size is generated (xorshift bytes, so nothing
 //! compresses), the real `witness-drop serve` binary is started on a free port, and the file is
-//! sent as `multipart/form-data` to `POST /en/submit` over a hand-written HTTP/1.1 request
-//! that streams the file in 256 KiB writes (the benchmark never holds the file in memory).
+//! sent as `multipart/form-data` over a hand-written HTTP/1.1 request that streams it from the
+//! file (`sendfile`; the benchmark never holds the file in memory).
 //!
-//! Figures printed:
-//! - upload wall time (first byte sent to receipt page received) and throughput, with the part
-//!   spent after the last byte was sent (the server finishing, flushing and committing), and
-//!   the server's CPU time during the upload (to tell CPU-bound from disk-bound);
-//! - the server's peak resident memory while the upload streams (the maximum of `VmRSS`
-//!   sampled every 100 ms until the last byte is sent; target: at most 64 MiB for 1 GiB, and
-//!   it must not grow with the file size), and over the whole run (the larger of `VmHWM` and
-//!   the samples), which also holds the fixed 64 MiB of the Argon2id derivation that makes a
-//!   first submission's codename at commit (issue 4);
-//! - in the same run, the time of the reference Go `age -r` (Debian's `age`) encrypting the
-//!   same file to disk, and the ratio upload / age (target: at most 2.0).
+//! Each run uploads the file as a new source's first submission (`POST /en/submit`) and then
+//! times the reference Go `age -r` (Debian's `age`) encrypting the same file to disk. Before
+//! each timed step the benchmark calls `sync`, so neither side pays for the other's dirty
+//! pages (the server's own fsync before its receipt stays inside its time). After the runs it
+//! logs in with the codename of the first receipt and uploads the file once more as that
+//! returning source (`POST /en/inbox/submit`).
 //!
-//! The last line is `targets: met` or `targets: NOT met (...)`. The exit status is 0 either
-//! way, and non-zero (with a one-line reason) only when the benchmark itself failed.
+//! Figures printed, per run and as medians:
+//! - upload wall time (first byte sent to receipt page received), throughput, the part after
+//!   the last byte was sent (the server finishing, flushing and committing), and the CPU time
+//!   of the server and of the benchmark's client during the upload;
+//! - the server's peak resident memory during each upload: `VmHWM` after the upload, reset
+//!   just before it (`/proc/PID/clear_refs`), and the largest `VmRSS` sampled every 100 ms
+//!   while the body streams in. A new source's upload also holds, at its commit, the fixed
+//!   64 MiB of the Argon2id derivation that makes its codename (issue 4); a returning source's
+//!   upload derives nothing, so its peak is the upload's own;
+//! - `age -r` to disk, and the ratio of the medians upload / age.
+//!
+//! Targets (issue 2): at most 64 MiB for a 1 GiB upload, not growing with the file (checked on
+//! the returning source's whole upload and on the streaming phase of the new sources'), and
+//! an upload time of at most twice `age -r`. The last line is `targets: met` or
+//! `targets: NOT met (...)`. The exit status is 0 either way, and non-zero (with a one-line
+//! reason) only when the benchmark itself failed.
 //!
 //! Run it with:
 //!
 //! ```text
-//! cargo bench --bench upload                      # 1 GiB
+//! cargo bench --bench upload                      # 1 GiB, 3 runs
 //! cargo bench --bench upload -- --size 256MiB     # sizes: 1073741824, 512KiB, 256MiB, 1GiB
+//! cargo bench --bench upload -- --runs 5          # more runs, steadier medians
 //! cargo bench --bench upload -- --keep            # keep the temporary directory
 //! ```
 //!
-//! Linux only: memory is read from `/proc/<pid>/status`.
+//! `WITNESS_DROP_BENCH_BIN=/path/to/witness-drop` measures another build of the server (to
+//! compare two versions on the same machine state).
+//!
+//! Linux only: memory and CPU are read from `/proc`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -54,8 +67,8 @@ const DEFAULT_SIZE: u64 = GIB;
 const TARGET_RSS_BYTES: u64 = 64 * MIB;
 /// Target from issue 2: end-to-end time at most 2x `age -r`.
 const TARGET_RATIO: f64 = 2.0;
-/// Size of each write to the socket while streaming the file.
-const WRITE_CHUNK: usize = 256 * 1024;
+/// Default number of runs (uploads as a new source, each followed by `age -r`).
+const DEFAULT_RUNS: usize = 3;
 /// Size of each block written while generating the test file.
 const GEN_BLOCK: usize = 1024 * 1024;
 /// How long the server may take to print its `listening on` line.
@@ -80,12 +93,14 @@ fn main() -> ExitCode {
 
 struct Options {
     size: u64,
+    runs: usize,
     keep: bool,
 }
 
 fn parse_args() -> Result<Options> {
     let mut opts = Options {
         size: DEFAULT_SIZE,
+        runs: DEFAULT_RUNS,
         keep: false,
     };
     let mut args = std::env::args().skip(1);
@@ -97,10 +112,17 @@ fn parse_args() -> Result<Options> {
             opts.size = parse_size(&value)?;
         } else if let Some(value) = arg.strip_prefix("--size=") {
             opts.size = parse_size(value)?;
+        } else if arg == "--runs" {
+            let value = args
+                .next()
+                .ok_or_else(|| anyhow!("--runs needs a value, for example --runs 3"))?;
+            opts.runs = parse_runs(&value)?;
+        } else if let Some(value) = arg.strip_prefix("--runs=") {
+            opts.runs = parse_runs(value)?;
         } else if arg == "--keep" {
             opts.keep = true;
         } else if arg == "--help" || arg == "-h" {
-            println!("usage: cargo bench --bench upload -- [--size 1GiB] [--keep]");
+            println!("usage: cargo bench --bench upload -- [--size 1GiB] [--runs 3] [--keep]");
             std::process::exit(0);
         } else {
             // `--bench` and whatever else cargo or libtest-style runners pass: not ours.
@@ -110,6 +132,13 @@ fn parse_args() -> Result<Options> {
         bail!("--size must be greater than zero");
     }
     Ok(opts)
+}
+
+fn parse_runs(text: &str) -> Result<usize> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => bail!("--runs must be a number from 1 to 100, not {text:?}"),
+    }
 }
 
 /// Parses `1073741824`, `256MiB`, `1GiB`, `512KiB`, `1G`, `100MB` (K/M/G alone are binary,
@@ -193,103 +222,123 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
     );
 
     // 3. Server.
-    let mut server = start_server(&config_path, dir)?;
+    let bin = match std::env::var_os("WITNESS_DROP_BENCH_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_witness-drop")),
+    };
+    let mut server = start_server(&bin, &config_path, dir)?;
     let pid = server.child.id();
-    eprintln!("server pid {pid} listening on {}", server.addr);
+    eprintln!(
+        "server {} pid {pid} listening on {}",
+        bin.display(),
+        server.addr
+    );
 
-    // 4 + 5. Upload while sampling memory.
-    let stop = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let stop = Arc::clone(&stop);
-        thread::spawn(move || sample_rss(pid, &stop))
-    };
-    let cpu_before = read_cpu_ticks(pid);
-    let upload = upload(&server.addr, &file_path, opts.size);
-    let cpu_after = read_cpu_ticks(pid);
-    let hwm = read_status_kib(pid, "VmHWM:").map(|kib| kib * KIB);
-    stop.store(true, Ordering::Relaxed);
-    let samples = sampler.join().unwrap_or_default();
-    let sampled_max = samples.iter().map(|(_, b)| *b).max();
-    let server_exit = server.child.try_wait().ok().flatten();
-    server.stop();
-    let upload_time = match upload {
-        Ok(timing) => timing,
-        Err(e) => {
-            if let Some(status) = server_exit {
-                return Err(e.context(format!("the server exited during the upload ({status})")));
-            }
-            return Err(e);
-        }
-    };
-    // While the body streams in (before the commit, where a first submission's codename is
-    // derived with Argon2id's fixed 64 MiB, issue 4).
-    let streaming_peak = samples
-        .iter()
-        .filter(|(at, _)| *at <= upload_time.body_sent)
-        .map(|(_, b)| *b)
-        .max()
-        .unwrap_or(0);
-    let peak_rss = match (hwm, sampled_max) {
-        (Some(a), Some(b)) => a.max(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => bail!("could not read the server's memory from /proc/{pid}/status"),
-    };
-
-    // 6. Reference: Go age encrypting the same file to disk.
-    let age_time = time_reference_age(&recipient, &file_path, &dir.join("ref.age"), opts.keep)?;
-
-    // 7. Figures.
-    let size = opts.size as f64;
-    let upload_secs = upload_time.total.as_secs_f64();
+    // 4. Runs: a new source's upload, then `age -r` on the same file.
     println!("size: {}", human_size(opts.size));
-    println!(
-        "upload wall time: {upload_secs:.2} s  throughput: {:.1} MiB/s",
-        size / MIB as f64 / upload_secs
-    );
-    println!(
-        "  after the last byte sent: {:.2} s (server finishing, flushing, committing)",
-        upload_time.after_body.as_secs_f64()
-    );
-    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
-        let cpu_secs = after.saturating_sub(before) as f64 / CLOCK_TICKS_PER_SEC;
-        println!(
-            "  server CPU during upload: {cpu_secs:.2} s user+sys ({:.0}% of wall time)",
-            100.0 * cpu_secs / upload_secs
-        );
+    let mut uploads = Vec::new();
+    let mut ages = Vec::new();
+    let mut age_missing = false;
+    let mut codename = None;
+    for run in 1..=opts.runs {
+        settle();
+        let token = form_token(&server.addr, "/en/submit", "/en/submit", None)?;
+        let target = Target {
+            path: "/en/submit",
+            token,
+            cookie: None,
+        };
+        let figures = measured_upload(&mut server, &target, &file_path, opts.size)?;
+        if codename.is_none() {
+            codename = Some(receipt_codename(&figures.body)?);
+        }
+        println!("run {run}: new source:       {}", figures.line(opts.size));
+        uploads.push(figures);
+
+        if age_missing {
+            continue;
+        }
+        settle();
+        match time_reference_age(&recipient, &file_path, &dir.join("ref.age"), opts.keep)? {
+            Some(t) => {
+                println!(
+                    "run {run}: age -r to disk:   {:.2} s ({:.1} MiB/s)",
+                    t.as_secs_f64(),
+                    opts.size as f64 / MIB as f64 / t.as_secs_f64()
+                );
+                ages.push(t);
+            }
+            None => {
+                println!("SKIPPED: age reference timing: age not installed");
+                age_missing = true;
+            }
+        }
     }
+
+    // 5. The same upload by the returning source (no key derivation during the upload).
+    let codename = codename.ok_or_else(|| anyhow!("no run made a codename"))?;
+    let cookie = login(&server.addr, &codename)?;
+    let token = form_token(&server.addr, "/en/inbox", "/en/inbox/submit", Some(&cookie))?;
+    settle();
+    let target = Target {
+        path: "/en/inbox/submit",
+        token,
+        cookie: Some(cookie),
+    };
+    let returning = measured_upload(&mut server, &target, &file_path, opts.size)?;
+    println!("returning source:        {}", returning.line(opts.size));
+    server.stop();
+
+    // 6. Summary.
+    let upload_secs = median(uploads.iter().map(|u| u.total.as_secs_f64()));
+    let after_secs = median(uploads.iter().map(|u| u.after_body.as_secs_f64()));
+    let streaming_peak = uploads.iter().map(|u| u.streaming_peak).max().unwrap_or(0);
+    let new_peak = uploads.iter().map(|u| u.peak).max().unwrap_or(0);
+    let mib = |b: u64| b as f64 / MIB as f64;
+    println!("summary over {} runs (medians):", opts.runs);
     println!(
-        "server peak RSS while the upload streams: {:.1} MiB (target <= {} MiB)",
-        streaming_peak as f64 / MIB as f64,
+        "  upload wall time: {upload_secs:.2} s  throughput: {:.1} MiB/s  after the last byte: {after_secs:.2} s",
+        opts.size as f64 / MIB as f64 / upload_secs
+    );
+    println!(
+        "  server peak RSS, returning source's whole upload: {:.1} MiB (target <= {} MiB)",
+        mib(returning.peak),
         TARGET_RSS_BYTES / MIB
     );
     println!(
-        "server peak RSS over the whole run: {:.1} MiB (includes the one-off 64 MiB Argon2id derivation of the new source's codename at commit)",
-        peak_rss as f64 / MIB as f64
+        "  server peak RSS, new sources while the body streams: {:.1} MiB (target <= {} MiB)",
+        mib(streaming_peak),
+        TARGET_RSS_BYTES / MIB
+    );
+    println!(
+        "  server peak RSS, new sources' whole upload: {:.1} MiB (adds the one-off 64 MiB Argon2id that makes the codename at commit, issue 4)",
+        mib(new_peak)
     );
     let mut missed = Vec::new();
-    if streaming_peak > TARGET_RSS_BYTES {
-        missed.push(format!(
-            "peak RSS while streaming {:.1} MiB > {} MiB",
-            streaming_peak as f64 / MIB as f64,
-            TARGET_RSS_BYTES / MIB
-        ));
-    }
-    match age_time {
-        Some(age_time) => {
-            let age_secs = age_time.as_secs_f64();
-            let ratio = upload_secs / age_secs;
-            println!(
-                "age -r to disk: {age_secs:.2} s ({:.1} MiB/s)",
-                size / MIB as f64 / age_secs
-            );
-            println!("ratio upload/age: {ratio:.2} (target <= {TARGET_RATIO:.1})");
-            if ratio > TARGET_RATIO {
-                missed.push(format!("ratio {ratio:.2} > {TARGET_RATIO:.1}"));
-            }
+    for (what, peak) in [
+        ("returning source's upload", returning.peak),
+        ("new sources while streaming", streaming_peak),
+    ] {
+        if peak > TARGET_RSS_BYTES {
+            missed.push(format!(
+                "peak RSS of the {what} {:.1} MiB > {} MiB",
+                mib(peak),
+                TARGET_RSS_BYTES / MIB
+            ));
         }
-        None => {
-            println!("SKIPPED: age reference timing: age not installed");
-            missed.push("ratio not measured: age not installed".to_string());
+    }
+    if ages.is_empty() {
+        missed.push("ratio not measured: age not installed".to_string());
+    } else {
+        let age_secs = median(ages.iter().map(Duration::as_secs_f64));
+        let ratio = upload_secs / age_secs;
+        println!(
+            "  age -r to disk: {age_secs:.2} s ({:.1} MiB/s)",
+            opts.size as f64 / MIB as f64 / age_secs
+        );
+        println!("  ratio upload/age: {ratio:.2} (target <= {TARGET_RATIO:.1})");
+        if ratio > TARGET_RATIO {
+            missed.push(format!("ratio {ratio:.2} > {TARGET_RATIO:.1}"));
         }
     }
     if missed.is_empty() {
@@ -298,6 +347,27 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
         println!("targets: NOT met ({})", missed.join("; "));
     }
     Ok(())
+}
+
+/// The median of some figures (the mean of the middle two for an even count).
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// Writes all dirty pages back (`sync`) before a timed step, so no step pays for the
+/// previous one's writeback. Not timed.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 /// Writes the server's config with TOML-escaped paths.
@@ -366,9 +436,8 @@ impl Drop for Server {
     }
 }
 
-fn start_server(config: &Path, dir: &Path) -> Result<Server> {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_witness-drop"));
-    let mut cmd = Command::new(&bin);
+fn start_server(bin: &Path, config: &Path, dir: &Path) -> Result<Server> {
+    let mut cmd = Command::new(bin);
     cmd.arg("serve")
         .arg("--config")
         .arg(config)
@@ -453,31 +522,218 @@ fn parse_listen_line(line: &str) -> Option<String> {
     }
 }
 
-/// The form token of `GET /en/submit` (the server refuses uploads without it).
-fn form_token(addr: &str) -> Result<String> {
+/// Where an upload goes: the form's path, its token, and the session cookie of a returning
+/// source.
+struct Target {
+    path: &'static str,
+    token: String,
+    cookie: Option<String>,
+}
+
+/// A GET request with an optional cookie; returns status, headers and body.
+fn get(addr: &str, path: &str, cookie: Option<&str>) -> Result<Response> {
     let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
     stream
         .set_read_timeout(Some(RESPONSE_TIMEOUT))
         .context("setting the read timeout")?;
-    let req = format!("GET /en/submit HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n");
     stream
         .write_all(req.as_bytes())
-        .context("asking for the form")?;
-    let (status, body) = read_response(&mut stream).context("reading the form")?;
-    let body = String::from_utf8_lossy(&body);
-    if status != 200 {
-        bail!("GET /en/submit answered {status}");
+        .with_context(|| format!("asking for {path}"))?;
+    read_response(&mut stream).with_context(|| format!("reading {path}"))
+}
+
+/// The token of the form that posts to `action` on the page `page` (the server refuses
+/// uploads without it).
+fn form_token(addr: &str, page: &str, action: &str, cookie: Option<&str>) -> Result<String> {
+    let res = get(addr, page, cookie)?;
+    if res.status != 200 {
+        bail!("GET {page} answered {}", res.status);
     }
+    let body = String::from_utf8_lossy(&res.body);
+    let form = body
+        .find(&format!("action=\"{action}\""))
+        .ok_or_else(|| anyhow!("{page} has no form for {action}"))?;
     let marker = "name=\"token\" value=\"";
-    let at = body
+    let at = body[form..]
         .find(marker)
-        .ok_or_else(|| anyhow!("the form has no token field"))?
+        .ok_or_else(|| anyhow!("the form for {action} has no token field"))?
+        + form
         + marker.len();
     Ok(body[at..].split('"').next().unwrap_or_default().to_owned())
 }
 
-/// Sends the file to `POST /en/submit` and returns the wall time from the first byte sent to
-/// the full response received. Fails unless the answer is 200.
+/// The codename shown on a first submission's receipt (`id="codename"`).
+fn receipt_codename(body: &[u8]) -> Result<String> {
+    let body = String::from_utf8_lossy(body);
+    let at = body
+        .find("id=\"codename\"")
+        .ok_or_else(|| anyhow!("the receipt shows no codename"))?;
+    let text = body[at..]
+        .split_once('>')
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(text, _)| text.trim().to_owned())
+        .unwrap_or_default();
+    if text.is_empty() {
+        bail!("the receipt's codename element is empty");
+    }
+    Ok(text)
+}
+
+/// Logs in with a codename; returns the session cookie (`name=value`).
+fn login(addr: &str, codename: &str) -> Result<String> {
+    let token = form_token(addr, "/en/login", "/en/login", None)?;
+    let form = format!(
+        "token={}&codename={}",
+        form_encode(&token),
+        form_encode(codename)
+    );
+    let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    stream
+        .set_read_timeout(Some(RESPONSE_TIMEOUT))
+        .context("setting the read timeout")?;
+    let req = format!(
+        "POST /en/login HTTP/1.1\r\n\
+         Host: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\
+         \r\n\
+         {form}",
+        form.len()
+    );
+    stream
+        .write_all(req.as_bytes())
+        .context("sending the login")?;
+    let res = read_response(&mut stream).context("reading the login answer")?;
+    res.headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .and_then(|(_, value)| value.split(';').next())
+        .map(|c| c.trim().to_owned())
+        .ok_or_else(|| {
+            anyhow!(
+                "logging in with the receipt's codename failed ({}): {}",
+                res.status,
+                snippet(&res.body)
+            )
+        })
+}
+
+/// `application/x-www-form-urlencoded` for a value.
+fn form_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Figures of one upload.
+struct UploadFigures {
+    /// First byte sent to full response received.
+    total: Duration,
+    /// Last byte sent to full response received.
+    after_body: Duration,
+    /// Server CPU time (user + sys) during the upload, seconds.
+    server_cpu: Option<f64>,
+    /// The benchmark's own CPU time (the client) during the upload, seconds.
+    client_cpu: Option<f64>,
+    /// Largest VmRSS sampled before the last byte was sent.
+    streaming_peak: u64,
+    /// Peak RSS over the whole upload (VmHWM reset just before it, and the samples).
+    peak: u64,
+    /// Whether VmHWM could be reset (otherwise `peak` is the peak since the server started).
+    hwm_reset: bool,
+    /// The response body (the receipt).
+    body: Vec<u8>,
+}
+
+impl UploadFigures {
+    fn line(&self, size: u64) -> String {
+        let secs = self.total.as_secs_f64();
+        let cpu = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |v| format!("{v:.2} s"));
+        format!(
+            "{secs:.2} s ({:.1} MiB/s), after the last byte {:.2} s, CPU server {} client {}, peak RSS streaming {:.1} MiB, whole upload {:.1} MiB{}",
+            size as f64 / MIB as f64 / secs,
+            self.after_body.as_secs_f64(),
+            cpu(self.server_cpu),
+            cpu(self.client_cpu),
+            self.streaming_peak as f64 / MIB as f64,
+            self.peak as f64 / MIB as f64,
+            if self.hwm_reset { "" } else { " (since the server started)" }
+        )
+    }
+}
+
+/// One upload with its memory and CPU figures. Fails unless the answer is 200.
+fn measured_upload(
+    server: &mut Server,
+    target: &Target,
+    file_path: &Path,
+    size: u64,
+) -> Result<UploadFigures> {
+    let pid = server.child.id();
+    // Writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
+    let hwm_reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = Arc::clone(&stop);
+        thread::spawn(move || sample_rss(pid, &stop))
+    };
+    let cpu_before = read_cpu_ticks(pid);
+    let client_before = read_cpu_ticks(std::process::id());
+    let result = upload(&server.addr, target, file_path, size);
+    let client_after = read_cpu_ticks(std::process::id());
+    let cpu_after = read_cpu_ticks(pid);
+    let hwm = read_status_kib(pid, "VmHWM:").map(|kib| kib * KIB);
+    stop.store(true, Ordering::Relaxed);
+    let samples = sampler.join().unwrap_or_default();
+    let timing = match result {
+        Ok(timing) => timing,
+        Err(e) => {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(e.context(format!("the server exited during the upload ({status})")));
+            }
+            return Err(e);
+        }
+    };
+    let streaming_peak = samples
+        .iter()
+        .filter(|(at, _)| *at <= timing.body_sent)
+        .map(|(_, b)| *b)
+        .max()
+        .unwrap_or(0);
+    let sampled_max = samples.iter().map(|(_, b)| *b).max();
+    let peak = match (hwm, sampled_max) {
+        (Some(a), Some(b)) => a.max(b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => bail!("could not read the server's memory from /proc/{pid}/status"),
+    };
+    let ticks = |before: Option<u64>, after: Option<u64>| {
+        Some(after?.saturating_sub(before?) as f64 / CLOCK_TICKS_PER_SEC)
+    };
+    Ok(UploadFigures {
+        total: timing.total,
+        after_body: timing.after_body,
+        server_cpu: ticks(cpu_before, cpu_after),
+        client_cpu: ticks(client_before, client_after),
+        streaming_peak,
+        peak,
+        hwm_reset,
+        body: timing.body,
+    })
+}
+
 /// Wall times of one upload.
 struct UploadTiming {
     /// First byte sent to full response received.
@@ -486,13 +742,17 @@ struct UploadTiming {
     after_body: Duration,
     /// When the last byte was sent.
     body_sent: Instant,
+    /// The response body.
+    body: Vec<u8>,
 }
 
-fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
+/// Sends the file to the target's form and returns the wall times and the answer. Fails
+/// unless the answer is 200.
+fn upload(addr: &str, target: &Target, file_path: &Path, size: u64) -> Result<UploadTiming> {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random).map_err(|e| anyhow!("reading OS randomness: {e}"))?;
     let boundary = format!("----witness-drop-bench-{}", hex::encode(random));
-    let token = form_token(addr)?;
+    let token = &target.token;
 
     let preamble = format!(
         "--{boundary}\r\n\
@@ -510,13 +770,20 @@ fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
     );
     let epilogue = format!("\r\n--{boundary}--\r\n");
     let content_length = preamble.len() as u64 + size + epilogue.len() as u64;
+    let cookie = target
+        .cookie
+        .as_ref()
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "POST /en/submit HTTP/1.1\r\n\
+        "POST {} HTTP/1.1\r\n\
          Host: {addr}\r\n\
+         {cookie}\
          Content-Type: multipart/form-data; boundary={boundary}\r\n\
          Content-Length: {content_length}\r\n\
          Connection: close\r\n\
-         \r\n"
+         \r\n",
+        target.path
     );
 
     let mut file =
@@ -526,49 +793,42 @@ fn upload(addr: &str, file_path: &Path, size: u64) -> Result<UploadTiming> {
     stream
         .set_read_timeout(Some(RESPONSE_TIMEOUT))
         .context("setting the read timeout")?;
-    let mut buf = vec![0u8; WRITE_CHUNK];
 
     let started = Instant::now();
-    let sent = send_body(
-        &mut stream,
-        &mut file,
-        &mut buf,
-        &head,
-        &preamble,
-        &epilogue,
-        size,
-    );
+    let sent = send_body(&mut stream, &mut file, &head, &preamble, &epilogue, size);
     if let Err(e) = sent {
         // The server may have answered early (413, 503, 400) and closed: show its answer.
-        if let Ok((status, body)) = read_response(&mut stream) {
+        if let Ok(res) = read_response(&mut stream) {
             bail!(
-                "the server answered {status} before the upload finished: {}",
-                snippet(&body)
+                "the server answered {} before the upload finished: {}",
+                res.status,
+                snippet(&res.body)
             );
         }
         return Err(e);
     }
     let body_sent = Instant::now();
-    let (status, body) = read_response(&mut stream).context("reading the response")?;
+    let res = read_response(&mut stream).context("reading the response")?;
     let total = started.elapsed();
     let after_body = body_sent.elapsed();
-    if status != 200 {
+    if res.status != 200 {
         bail!(
-            "the server answered {status}, expected 200: {}",
-            snippet(&body)
+            "the server answered {}, expected 200: {}",
+            res.status,
+            snippet(&res.body)
         );
     }
     Ok(UploadTiming {
         total,
         after_body,
         body_sent,
+        body: res.body,
     })
 }
 
 fn send_body(
     stream: &mut TcpStream,
     file: &mut File,
-    buf: &mut [u8],
     head: &str,
     preamble: &str,
     epilogue: &str,
@@ -580,19 +840,12 @@ fn send_body(
     stream
         .write_all(preamble.as_bytes())
         .context("sending the multipart preamble")?;
-    let mut remaining = size;
-    while remaining > 0 {
-        let want = remaining.min(buf.len() as u64) as usize;
-        let n = file
-            .read(&mut buf[..want])
-            .context("reading the test file")?;
-        if n == 0 {
-            bail!("the test file is shorter than expected");
-        }
-        stream
-            .write_all(&buf[..n])
-            .with_context(|| format!("sending the file ({} bytes left)", remaining))?;
-        remaining -= n as u64;
+    // `io::copy` from a file to a socket uses `sendfile(2)` on Linux: the client spends as
+    // little CPU as it can, leaving the cores to the server being measured.
+    let sent =
+        std::io::copy(&mut Read::by_ref(file).take(size), stream).context("sending the file")?;
+    if sent != size {
+        bail!("the test file is shorter than expected ({sent} of {size} bytes)");
     }
     stream
         .write_all(epilogue.as_bytes())
@@ -601,8 +854,15 @@ fn send_body(
     Ok(())
 }
 
+/// An HTTP response.
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
 /// Reads one HTTP/1.1 response: status code and body (Content-Length, chunked, or until close).
-fn read_response(stream: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
+fn read_response(stream: &mut TcpStream) -> Result<Response> {
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
     reader
@@ -619,6 +879,7 @@ fn read_response(stream: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
 
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         let n = reader.read_line(&mut line).context("reading headers")?;
@@ -628,6 +889,7 @@ fn read_response(stream: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
         }
         if let Some((name, value)) = line.split_once(':') {
             let value = value.trim();
+            headers.push((name.to_owned(), value.to_owned()));
             if name.eq_ignore_ascii_case("content-length") {
                 content_length = value.parse().ok();
             } else if name.eq_ignore_ascii_case("transfer-encoding")
@@ -669,7 +931,11 @@ fn read_response(stream: &mut TcpStream) -> Result<(u16, Vec<u8>)> {
     } else {
         reader.read_to_end(&mut body).context("reading the body")?;
     }
-    Ok((status, body))
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// A short, one-line excerpt of a response body for error messages.
