@@ -29,6 +29,8 @@ pub mod safename;
 #[cfg(feature = "server")]
 pub mod admin;
 #[cfg(feature = "server")]
+pub mod blobfile;
+#[cfg(feature = "server")]
 pub mod codename;
 #[cfg(feature = "server")]
 pub mod config;

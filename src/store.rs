@@ -31,15 +31,16 @@
 //! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N): mode 0600,
 //!   folders 0700.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+pub use crate::blobfile::BlobWriter;
 use crate::day::Day;
 use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
@@ -47,9 +48,6 @@ use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
 const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
-
-/// Write buffer of a blob file.
-const WRITE_BUFFER: usize = 256 * 1024;
 
 /// Why a storage operation failed. None of these carry plaintext or names.
 #[derive(Debug, thiserror::Error)]
@@ -248,12 +246,7 @@ impl Store {
 
     /// A new file for the ciphertext of `blob` of upload `id` (0: envelope, N: attachment N).
     pub fn blob_writer(&self, id: &str, blob: u16) -> Result<BlobWriter, StoreError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(self.blob_path(id, blob)?)?;
-        Ok(BlobWriter::new(file)?)
+        Ok(BlobWriter::create(&self.blob_path(id, blob)?)?)
     }
 
     /// Removes an upload that will not be committed.
@@ -538,152 +531,10 @@ impl Store {
     }
 }
 
-/// Bytes written between two background writeback requests.
-const SYNC_EVERY: u64 = 16 * 1024 * 1024;
-
-/// Writes one blob's ciphertext to its file. Callers MUST call [`BlobWriter::finish`] (after
-/// the age stream's own `finish`): it writes the last bytes, fsyncs, and returns the size and
-/// SHA-256 of everything written.
-///
-/// Two helper threads keep the writing thread free for encryption: one hashes each full buffer
-/// after it is written (the buffer is handed over, not copied, and comes back for reuse), and
-/// one asks the kernel to write back what has been written so far (`fdatasync` on a clone of
-/// the handle), so the final fsync before the receipt waits only for the last few MiB.
-pub struct BlobWriter {
-    file: File,
-    buf: Vec<u8>,
-    size: u64,
-    since_sync: u64,
-    hasher: Option<BufferHasher>,
-    syncer: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
-}
-
-/// SHA-256 of a stream of buffers on its own thread; buffers come back to be reused.
-struct BufferHasher {
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    back: std::sync::mpsc::Receiver<Vec<u8>>,
-    handle: std::thread::JoinHandle<String>,
-}
-
-impl BufferHasher {
-    fn start() -> io::Result<BufferHasher> {
-        use sha2::Digest;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        let (back_tx, back) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let handle = std::thread::Builder::new()
-            .name("blob-hash".into())
-            .spawn(move || {
-                let mut h = sha2::Sha256::new();
-                while let Ok(buf) = rx.recv() {
-                    h.update(&buf);
-                    let _ = back_tx.try_send(buf);
-                }
-                hex::encode(h.finalize())
-            })?;
-        Ok(BufferHasher { tx, back, handle })
-    }
-}
-
-impl BlobWriter {
-    fn new(file: File) -> io::Result<BlobWriter> {
-        let syncer = file.try_clone().ok().and_then(|clone| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-            std::thread::Builder::new()
-                .name("blob-sync".into())
-                .spawn(move || {
-                    while rx.recv().is_ok() {
-                        let _ = clone.sync_data();
-                    }
-                })
-                .ok()
-                .map(|h| (tx, h))
-        });
-        Ok(BlobWriter {
-            file,
-            buf: Vec::with_capacity(WRITE_BUFFER),
-            size: 0,
-            since_sync: 0,
-            hasher: Some(BufferHasher::start()?),
-            syncer,
-        })
-    }
-
-    /// Writes the buffer to the file and hands it to the hasher.
-    fn flush_buf(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        self.file.write_all(&self.buf)?;
-        self.size += self.buf.len() as u64;
-        self.since_sync += self.buf.len() as u64;
-        let Some(hasher) = self.hasher.as_ref() else {
-            return Err(io::Error::other("blob writer already finished"));
-        };
-        let mut next = hasher
-            .back
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(WRITE_BUFFER));
-        next.clear();
-        let full = std::mem::replace(&mut self.buf, next);
-        hasher
-            .tx
-            .send(full)
-            .map_err(|_| io::Error::other("hash thread stopped"))?;
-        if self.since_sync >= SYNC_EVERY {
-            self.since_sync = 0;
-            if let Some((tx, _)) = &self.syncer {
-                // Busy syncing already: skip this round.
-                let _ = tx.try_send(());
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes what is buffered, fsyncs the file, and returns the size and SHA-256 of the
-    /// ciphertext.
-    pub fn finish(mut self) -> io::Result<crate::envelope::Digest256> {
-        self.flush_buf()?;
-        if let Some((tx, handle)) = self.syncer.take() {
-            drop(tx);
-            let _ = handle.join();
-        }
-        let sha256 = match self.hasher.take() {
-            Some(h) => {
-                drop(h.tx);
-                h.handle
-                    .join()
-                    .map_err(|_| io::Error::other("hash thread failed"))?
-            }
-            None => return Err(io::Error::other("blob writer already finished")),
-        };
-        self.file.sync_all()?;
-        Ok(crate::envelope::Digest256 {
-            size: self.size,
-            sha256,
-        })
-    }
-}
-
-impl Write for BlobWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = WRITE_BUFFER - self.buf.len();
-        let n = room.min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() >= WRITE_BUFFER {
-            self.flush_buf()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::io::{Read, Write};
 
     fn write_blob(store: &Store, id: &str, blob: u16, data: &[u8]) -> BlobDigest {
         let mut w = store.blob_writer(id, blob).unwrap();
@@ -808,7 +659,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let id = store.begin_upload().unwrap();
-        let data: Vec<u8> = (0..(3 * WRITE_BUFFER + 12_345))
+        let data: Vec<u8> = (0..(3 * crate::blobfile::BUFFER + 12_345))
             .map(|i| (i % 253) as u8)
             .collect();
         let mut w = store.blob_writer(&id, 1).unwrap();
