@@ -30,7 +30,7 @@
 //!
 //! Targets (issue 2): at most 64 MiB for a 1 GiB upload, not growing with the file (checked on
 //! the returning source's whole upload and on the streaming phase of the new sources'), and
-//! an upload time of at most twice `age -r` to disk. The last line is `targets: met` or
+//! an upload time of at most twice `age -r` to disk. The last line is `targets: met (...)` or
 //! `targets: NOT met (...)`. The exit status is 0 either way, and non-zero (with a one-line
 //! reason) only when the benchmark itself failed.
 //!
@@ -319,6 +319,11 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
         mib(new_peak)
     );
     let mut missed = Vec::new();
+    // Said beside the verdict, so no reader takes it for more than it is.
+    let mut caveats = vec![format!(
+        "a new source's upload peaks at {:.1} MiB with its Argon2id",
+        mib(new_peak)
+    )];
     for (what, peak) in [
         ("returning source's upload", returning.peak),
         ("new sources while streaming", streaming_peak),
@@ -346,14 +351,22 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
             upload_secs / exit_secs
         );
         println!("  ratio upload/age to disk: {ratio:.2} (target <= {TARGET_RATIO:.1})");
+        caveats.push(format!(
+            "against age's exit alone the ratio is {:.2}",
+            upload_secs / exit_secs
+        ));
         if ratio > TARGET_RATIO {
             missed.push(format!("ratio {ratio:.2} > {TARGET_RATIO:.1}"));
         }
     }
     if missed.is_empty() {
-        println!("targets: met");
+        println!("targets: met ({})", caveats.join("; "));
     } else {
-        println!("targets: NOT met ({})", missed.join("; "));
+        println!(
+            "targets: NOT met ({}; {})",
+            missed.join("; "),
+            caveats.join("; ")
+        );
     }
     Ok(())
 }

@@ -186,6 +186,17 @@ mod tests {
             times[times.len() - 1],
             times.len()
         );
+        let started = std::time::Instant::now();
+        std::thread::scope(|s| {
+            for i in 0..2 {
+                let secret = &secret;
+                s.spawn(move || derive(&format!("pair{i}"), secret).unwrap());
+            }
+        });
+        println!(
+            "two derivations at once: {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Invariant: plaintext crosses from the async handler to one blocking worker over a bounded
 //! channel and is encrypted there at once ([`crate::envelope::Sealer`]); the store receives
-//! only ciphertext. Memory per upload is bounded by the channel (a few chunks), age's 64 KiB
-//! chunk buffer, and the file write buffer, whatever the file size. An [`Upload`] that is
+//! only ciphertext. Memory per upload is bounded by the channel ([`CHANNEL_DEPTH`] batches of
+//! 256 KiB), age's 64 KiB chunk buffer, and the ciphertext writer's buffers
+//! ([`crate::blobfile::POOL`] of [`crate::blobfile::BUFFER`] bytes), whatever the file size. An [`Upload`] that is
 //! dropped without [`Upload::commit`] removes everything it stored.
 
 use std::sync::Arc;
