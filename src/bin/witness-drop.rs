@@ -306,7 +306,15 @@ fn demo(dir: &Path, listen: &str) -> Result<()> {
     let config = Config::load(Some(&config_path))?;
     let d = dir.display();
     println!("witness-drop demo in {d} (throw-away reviewer key: never use it for real testimony)");
-    println!("  1. Open http://{listen}/ and send a message with a file or two.");
+    if config.listen.port() == 0 {
+        // The system picks the port when the socket is bound; `serve` prints it.
+        println!("  1. Open the address on the `witness-drop listening on` line below, and send a message with a file or two.");
+    } else {
+        println!(
+            "  1. Open http://{}/ and send a message with a file or two.",
+            config.listen
+        );
+    }
     println!("  2. In another terminal, export what arrived (works while this server runs):");
     println!("       cargo run --release --bin witness-drop -- export --config {d}/witness-drop.toml --out {d}/export-1");
     println!("  3. Decrypt it as a reviewer would, on the offline machine:");

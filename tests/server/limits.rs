@@ -217,6 +217,12 @@ fn demo_makes_a_marked_key_that_serve_and_check_refuse() {
         text.contains("export --config") && text.contains("witness-review -- decrypt"),
         "{text}"
     );
+    // With port 0 the instructions point at the real address, never at port 0.
+    assert!(!text.contains(":0/"), "{text}");
+    assert!(
+        text.contains("`witness-drop listening on` line below"),
+        "{text}"
+    );
     let recipients = std::fs::read_to_string(demo.join("keys/recipients.txt")).unwrap();
     assert!(recipients.contains(witness_drop::keys::DEMO_MARKER));
     use std::os::unix::fs::PermissionsExt;
