@@ -22,10 +22,11 @@
 //! "Benchmark"). A drop has no reason to keep ciphertext cached: it is read again only when
 //! exported.
 //!
-//! Measured and set aside: `O_DIRECT` writes (no page-cache copy at all) used less CPU but
-//! reached only 250-330 MiB/s on the development VM's disk, against 520-560 MiB/s for
-//! buffered writes with this writeback (`cargo test --release --lib blob_writer_throughput
-//! -- --ignored --nocapture`, in the git history of this file).
+//! Measured and set aside: a version of this writer that wrote with `O_DIRECT` (no page-cache
+//! copy at all; aligned buffers, the unaligned tail through the page cache) used less CPU but
+//! reached only 250-330 MiB/s on the development VM's disk, against 500-560 MiB/s for buffered
+//! writes with this writeback (`blob_writer_throughput` below, on each version), and made whole
+//! uploads slower there (4.0-5.9 s for 1 GiB against 3.3-3.4 s). It was not kept.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
