@@ -10,8 +10,17 @@
 //!   hostile: it verifies hashes and the ledger, writes only inside its output folder, never
 //!   overwrites, and never opens or runs what it decrypts.
 //!
-//! The reviewer side (everything not behind the `server` feature) builds without axum, tokio
-//! or sled.
+//! # Layout
+//!
+//! - The shared contract, the SPEC's formats that both binaries read and write: [`day`] (days,
+//!   never times), [`envelope`] (the encrypted submission), [`export`] (the export folder),
+//!   [`ledger`] (the hash chain), [`reply`] (reply files), [`keys`] (the recipients file),
+//!   [`safename`] (file names made safe), and [`util`] (private files, capped reads, sizes).
+//! - [`review`]: the reviewer's offline tool, `witness-review`. It builds without the `server`
+//!   feature, so without axum, tokio or sled.
+//! - [`server`]: the server and the operator's commands, `witness-drop`; the one module behind
+//!   the `server` feature.
+//! - `src/bin/`: the two binaries, which parse arguments, call the library and print.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -20,27 +29,11 @@ pub mod envelope;
 pub mod export;
 pub mod keys;
 pub mod ledger;
-#[cfg(feature = "server")]
-pub mod operator;
 pub mod reply;
-pub mod review;
 pub mod safename;
+pub mod util;
+
+pub mod review;
 
 #[cfg(feature = "server")]
-pub mod admin;
-#[cfg(feature = "server")]
-pub mod blobfile;
-#[cfg(feature = "server")]
-pub mod codename;
-#[cfg(feature = "server")]
-pub mod config;
-#[cfg(feature = "server")]
-pub mod hardening;
-#[cfg(feature = "server")]
-pub mod secrets;
-#[cfg(feature = "server")]
-pub mod store;
-#[cfg(feature = "server")]
-pub mod upload;
-#[cfg(feature = "server")]
-pub mod web;
+pub mod server;

@@ -12,11 +12,12 @@
 //! anything is parsed ([`MAX_REPLY_BYTES`], [`MAX_REPLY_TEXT`]), and only names accepted by
 //! [`parse_reply_file_name`] may become paths.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use zeroize::Zeroizing;
 
 use crate::export::is_valid_id;
+use crate::util::files::{into_utf8, read_capped, Capped};
 
 /// Largest reply file accepted, in bytes of ciphertext.
 pub const MAX_REPLY_BYTES: u64 = 256 * 1024;
@@ -104,13 +105,6 @@ pub fn parse_reply_file_name(name: &str) -> Option<ReplyName> {
         reference: reference.to_owned(),
         reply_id: reply_id.to_owned(),
     })
-}
-
-/// A new reply id: 128 bits from the operating system's generator, as 32 lower-case hex digits.
-pub fn new_reply_id() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)?;
-    Ok(hex::encode(bytes))
 }
 
 /// Checks, without any key, that `bytes` can be a reply file: not empty, at most
@@ -204,23 +198,11 @@ pub fn decrypt_reply(
             age::DecryptError::NoMatchingKeys => ReplyError::NotForThisKey,
             _ => ReplyError::Corrupt,
         })?;
-    let mut plain = Zeroizing::new(Vec::new());
     // Reading to the end of the capped reader reaches age's final chunk, so everything
     // returned has been authenticated; a damaged chunk is an error here.
-    reader
-        .take(MAX_REPLY_TEXT as u64 + 1)
-        .read_to_end(&mut plain)
-        .map_err(|_| ReplyError::Corrupt)?;
-    if plain.len() > MAX_REPLY_TEXT {
-        return Err(ReplyError::TextTooLong);
-    }
-    match String::from_utf8(std::mem::take(&mut *plain)) {
-        Ok(text) => Ok(Zeroizing::new(text)),
-        Err(e) => {
-            // Wipe the bytes that were moved out of `plain`.
-            drop(Zeroizing::new(e.into_bytes()));
-            Err(ReplyError::NotUtf8)
-        }
+    match read_capped(reader, MAX_REPLY_TEXT as u64).map_err(|_| ReplyError::Corrupt)? {
+        Capped::Whole(plain) => into_utf8(plain).ok_or(ReplyError::NotUtf8),
+        Capped::TooLarge => Err(ReplyError::TextTooLong),
     }
 }
 
@@ -230,7 +212,7 @@ mod tests {
     use super::*;
 
     fn id() -> String {
-        new_reply_id().unwrap()
+        crate::export::new_id().unwrap()
     }
 
     fn encrypt_raw(data: &[u8], recipient: &dyn age::Recipient) -> Vec<u8> {

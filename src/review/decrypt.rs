@@ -25,14 +25,15 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::ReviewerIdentity;
 use super::verify::VerifiedExport;
-use super::{
-    create_new_private_file, create_private_dir, is_sha256_hex, open_regular_file,
-    private_file_permissions, shown, HashingReader,
-};
+use super::{is_sha256_hex, shown, HashingReader};
 use crate::envelope::{Envelope, HashingWriter, ENVELOPE_FORMAT};
 use crate::export::{file_blob_name, is_valid_id, ExportedSubmission, LedgerHead, ENVELOPE_BLOB};
 use crate::ledger::BlobDigest;
 use crate::safename::safe_name;
+use crate::util::files::{
+    create_new_private_file, create_private_dir, open_regular_file, private_file_permissions,
+};
+use crate::util::json::error_summary;
 
 /// Largest decrypted envelope accepted; it holds the message and the attachment list.
 pub const MAX_ENVELOPE_BYTES: u64 = 64 << 20;
@@ -540,12 +541,7 @@ impl Job<'_> {
 
         let envelope: Envelope = serde_json::from_slice(&plain).map_err(|e| {
             // No decrypted content in the message: category and position only.
-            invalid(format!(
-                "not a valid envelope ({:?} error at line {} column {})",
-                e.classify(),
-                e.line(),
-                e.column()
-            ))
+            invalid(format!("not a valid envelope ({})", error_summary(&e)))
         })?;
         if envelope.format != ENVELOPE_FORMAT {
             return Err(invalid(format!(

@@ -17,6 +17,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::PASSPHRASE_ENV;
+use crate::util::files::{read_capped, Capped};
 
 /// Identity files are a few hundred bytes; anything much larger is not one.
 const MAX_IDENTITY_FILE_BYTES: u64 = 1 << 20;
@@ -155,13 +156,9 @@ pub fn load_identity(
         cause,
     };
     let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut data = Zeroizing::new(Vec::new());
-    file.take(MAX_IDENTITY_FILE_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(read_err)?;
-    if data.len() as u64 > MAX_IDENTITY_FILE_BYTES {
+    let Capped::Whole(data) = read_capped(file, MAX_IDENTITY_FILE_BYTES).map_err(read_err)? else {
         return Err(IdentityError::TooLarge { path: shown });
-    }
+    };
     parse_identity(&data, &shown, ask_passphrase)
 }
 

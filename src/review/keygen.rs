@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::create_new_private_file;
+use crate::util::files::create_new_private_file;
 
 /// Why a new identity could not be written.
 #[derive(Debug, thiserror::Error)]

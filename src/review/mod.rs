@@ -20,9 +20,7 @@ pub mod keygen;
 pub mod reply;
 pub mod verify;
 
-use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -31,78 +29,6 @@ pub const PASSPHRASE_ENV: &str = "WITNESS_REVIEW_PASSPHRASE";
 
 /// Size of the buffer used to stream large files.
 const STREAM_BUF: usize = 1 << 20;
-
-/// Opens an existing regular file without following a symbolic link at its last component.
-///
-/// `std` has no `O_NOFOLLOW`, so this checks the link itself first, opens, and then checks
-/// that the opened file is the very inode that was checked: a link swapped in between is
-/// detected. Callers get an `InvalidData` error for anything but a regular file.
-pub(crate) fn open_regular_file(path: &Path) -> io::Result<(File, Metadata)> {
-    let before = std::fs::symlink_metadata(path)?;
-    if !before.file_type().is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file (a symbolic link, folder or device)",
-        ));
-    }
-    let file = File::open(path)?;
-    let after = file.metadata()?;
-    if !after.file_type().is_file() || !same_file(&before, &after) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the file changed while it was being opened",
-        ));
-    }
-    Ok((file, after))
-}
-
-#[cfg(unix)]
-fn same_file(a: &Metadata, b: &Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-#[cfg(not(unix))]
-fn same_file(a: &Metadata, b: &Metadata) -> bool {
-    a.len() == b.len()
-}
-
-/// Creates a new file readable only by its owner; fails if anything exists at `path`
-/// (including a symbolic link: `O_EXCL` never follows one).
-pub(crate) fn create_new_private_file(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
-}
-
-/// Creates one new folder accessible only by its owner; fails if anything exists at `path`.
-pub(crate) fn create_private_dir(path: &Path) -> io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(path)
-}
-
-/// Permissions for temporary plaintext files: owner only.
-pub(crate) fn private_file_permissions() -> Option<std::fs::Permissions> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        Some(std::fs::Permissions::from_mode(0o600))
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
 
 /// A reader that hashes and counts everything read through it, and reports progress.
 pub(crate) struct HashingReader<'p, R> {
@@ -182,20 +108,5 @@ mod tests {
             "{s}"
         );
         assert!(shown(&"x".repeat(1000)).chars().count() <= 81);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn open_regular_file_refuses_links_and_folders() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("t");
-        std::fs::write(&target, b"x").unwrap();
-        let link = dir.path().join("l");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(open_regular_file(&target).is_ok());
-        assert!(open_regular_file(&link).is_err());
-        assert!(open_regular_file(dir.path()).is_err());
-        assert!(create_new_private_file(&link).is_err());
-        assert_eq!(std::fs::read(&target).unwrap(), b"x");
     }
 }

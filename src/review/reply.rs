@@ -18,7 +18,7 @@
 //! doubts the server compares the reviewer keys printed by the command with
 //! `keys/recipients.txt`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -27,13 +27,16 @@ use zeroize::Zeroizing;
 
 use super::decrypt::{MAX_ENVELOPE_BYTES, SUBMISSION_JSON};
 use super::identity::IdentityError;
-use super::{create_new_private_file, open_regular_file, shown};
+use super::shown;
 use crate::envelope::SourceInfo;
 use crate::export::is_valid_id;
 use crate::reply::{
-    decrypt_reply, encrypt_reply, new_reply_id, reply_file_name, ReplyError, ReplyName,
-    MAX_REPLY_TEXT,
+    decrypt_reply, encrypt_reply, reply_file_name, ReplyError, ReplyName, MAX_REPLY_TEXT,
 };
+use crate::util::files::{
+    create_new_private_file, ensure_private_dir, into_utf8, open_regular_file, read_capped, Capped,
+};
+use crate::util::json::error_summary;
 
 /// Largest `submission.json` read. It is the decrypted envelope (at most
 /// [`MAX_ENVELOPE_BYTES`]) pretty-printed, with its escapes, plus the `verified` object, so it
@@ -195,23 +198,15 @@ pub fn load_reply_target(submission: &Path) -> Result<ReplyTarget, ReplyCommandE
     };
     let (file, _) = open_regular_file(&path).map_err(read_err)?;
     // It holds the source's testimony: wiped when dropped.
-    let mut data = Zeroizing::new(Vec::new());
-    file.take(MAX_SUBMISSION_JSON_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(read_err)?;
-    if data.len() as u64 > MAX_SUBMISSION_JSON_BYTES {
+    let Capped::Whole(data) = read_capped(file, MAX_SUBMISSION_JSON_BYTES).map_err(read_err)?
+    else {
         return Err(ReplyCommandError::SubmissionTooLarge { path: shown_path });
-    }
+    };
     let fields: SubmissionFields = serde_json::from_slice(&data).map_err(|e| {
         // Category and position only: the file holds testimony.
         ReplyCommandError::SubmissionInvalid {
             path: shown_path.clone(),
-            detail: format!(
-                "{:?} error at line {} column {}",
-                e.classify(),
-                e.line(),
-                e.column()
-            ),
+            detail: error_summary(&e),
         }
     })?;
     let source = fields.source.ok_or(ReplyCommandError::NoReplyChannel)?;
@@ -251,22 +246,17 @@ pub fn read_reply_text(path: &Path) -> Result<Zeroizing<String>, ReplyCommandErr
         path: shown_path.clone(),
         cause,
     })?;
-    let mut data = Zeroizing::new(Vec::new());
-    file.take(MAX_REPLY_TEXT as u64 + 1)
-        .read_to_end(&mut data)
-        .map_err(|cause| ReplyCommandError::ReadMessage {
+    let read = read_capped(file, MAX_REPLY_TEXT as u64).map_err(|cause| {
+        ReplyCommandError::ReadMessage {
             path: shown_path.clone(),
             cause,
-        })?;
-    if data.len() > MAX_REPLY_TEXT {
-        return Err(ReplyCommandError::MessageTooLong { path: shown_path });
-    }
-    let text = match String::from_utf8(std::mem::take(&mut *data)) {
-        Ok(text) => Zeroizing::new(text),
-        Err(e) => {
-            drop(Zeroizing::new(e.into_bytes()));
-            return Err(ReplyCommandError::MessageNotUtf8 { path: shown_path });
         }
+    })?;
+    let Capped::Whole(data) = read else {
+        return Err(ReplyCommandError::MessageTooLong { path: shown_path });
+    };
+    let Some(text) = into_utf8(data) else {
+        return Err(ReplyCommandError::MessageNotUtf8 { path: shown_path });
     };
     if text.trim().is_empty() {
         return Err(ReplyCommandError::MessageEmpty { path: shown_path });
@@ -359,7 +349,7 @@ pub fn write_reply(
     }
     let name = ReplyName {
         reference: target.reference.clone(),
-        reply_id: new_reply_id().map_err(ReplyCommandError::Random)?,
+        reply_id: crate::export::new_id().map_err(ReplyCommandError::Random)?,
     };
     let path = write_reply_file(out_dir, &name, &ciphertext)?;
     Ok(WrittenReply {
@@ -388,20 +378,7 @@ pub fn write_reply_file(
             ids: shown(&format!("{}-{}", name.reference, name.reply_id)),
         });
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(out_dir).map_err(out_err)?;
-    if !std::fs::metadata(out_dir).map_err(out_err)?.is_dir() {
-        return Err(out_err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a folder",
-        )));
-    }
+    ensure_private_dir(out_dir).map_err(out_err)?;
     let path = out_dir.join(reply_file_name(&name.reference, &name.reply_id));
     let write_err = |cause| ReplyCommandError::Write {
         path: path.display().to_string(),
@@ -440,7 +417,7 @@ mod tests {
         let (me, own) = own_keys();
         let other = age::x25519::Identity::generate().to_public();
         let target = ReplyTarget {
-            reference: crate::reply::new_reply_id().unwrap(),
+            reference: crate::export::new_id().unwrap(),
             designation: "amber heron".to_owned(),
             source: source.clone(),
             reviewers: vec![other.clone(), me.to_public(), other.clone()],
@@ -464,8 +441,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a/b");
         let name = ReplyName {
-            reference: crate::reply::new_reply_id().unwrap(),
-            reply_id: crate::reply::new_reply_id().unwrap(),
+            reference: crate::export::new_id().unwrap(),
+            reply_id: crate::export::new_id().unwrap(),
         };
         let p = write_reply_file(&out, &name, b"first").unwrap();
         assert_eq!(

@@ -24,7 +24,9 @@ use crate::export::{
 };
 use crate::ledger::{verify_chain, LedgerEntry, LedgerError};
 
-use super::{is_sha256_hex, open_regular_file, shown, HashingReader, STREAM_BUF};
+use super::{is_sha256_hex, shown, HashingReader, STREAM_BUF};
+use crate::util::files::{open_regular_file, read_capped, Capped};
+use crate::util::json::error_summary;
 
 /// `export.json` files larger than this are refused (a manifest is about 1 KiB per
 /// submission).
@@ -285,13 +287,9 @@ pub fn open_export(dir: &Path) -> Result<ExportDir, VerifyError> {
         cause,
     };
     let (file, _) = open_regular_file(&path).map_err(read_err)?;
-    let mut data = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut data)
-        .map_err(read_err)?;
-    if data.len() as u64 > MAX_MANIFEST_BYTES {
+    let Capped::Whole(data) = read_capped(file, MAX_MANIFEST_BYTES).map_err(read_err)? else {
         return Err(VerifyError::ManifestTooLarge { path: shown_path });
-    }
+    };
     // The format is checked before the full shape, so a future version gets a clear message.
     #[derive(serde::Deserialize)]
     struct FormatOnly {
@@ -313,12 +311,7 @@ pub fn open_export(dir: &Path) -> Result<ExportDir, VerifyError> {
 fn json_detail(e: serde_json::Error) -> VerifyError {
     // serde_json's message may quote the hostile input; keep only category and position.
     VerifyError::ParseManifest {
-        detail: format!(
-            "{:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ),
+        detail: error_summary(&e),
     }
 }
 

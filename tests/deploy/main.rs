@@ -350,7 +350,7 @@ fn check_refuses_the_production_config_without_a_key() {
 
 #[test]
 fn check_warns_about_core_dumps_but_passes() {
-    use witness_drop::hardening::{core_target, CoreTarget};
+    use witness_drop::server::operator::hardening::{core_target, CoreTarget};
 
     let dir = tempfile::tempdir().unwrap();
     let recipients = dir.path().join("recipients.txt");

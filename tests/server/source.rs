@@ -272,15 +272,16 @@ fn reply_files_open_with_reference_age_for_source_and_reviewer() {
         .unwrap()
         .path();
     // The source's identity, derived as the server does (the test plays the source's device).
-    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
-    let norm = witness_drop::codename::normalise(&codename).unwrap();
-    let derived = witness_drop::codename::derive(&norm, &secret).unwrap();
+    let secret =
+        witness_drop::server::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+    let norm = witness_drop::server::codename::normalise(&codename).unwrap();
+    let derived = witness_drop::server::codename::derive(&norm, &secret).unwrap();
     let source_key = server.path().join("source.key");
     std::fs::write(
         &source_key,
         format!(
             "{}\n",
-            witness_drop::codename::identity_line(&derived.reply_identity).expose_secret()
+            witness_drop::server::codename::identity_line(&derived.reply_identity).expose_secret()
         ),
     )
     .unwrap();
@@ -407,10 +408,11 @@ fn codenames_keys_and_replies_never_reach_disk_logs_or_cookies() {
         .text()
         .unwrap()
         .contains(&reply_text));
-    let secret = witness_drop::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
-    let norm = witness_drop::codename::normalise(&codename).unwrap();
-    let derived = witness_drop::codename::derive(&norm, &secret).unwrap();
-    let key_line = witness_drop::codename::identity_line(&derived.reply_identity)
+    let secret =
+        witness_drop::server::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+    let norm = witness_drop::server::codename::normalise(&codename).unwrap();
+    let derived = witness_drop::server::codename::derive(&norm, &secret).unwrap();
+    let key_line = witness_drop::server::codename::identity_line(&derived.reply_identity)
         .expose_secret()
         .to_owned();
     let log = std::fs::read_to_string(server.log()).unwrap();

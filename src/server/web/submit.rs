@@ -19,10 +19,11 @@ use zeroize::Zeroizing;
 use super::i18n::Lang;
 use super::misc::check_lang;
 use super::pages::{render, Ctx, FormView, ReceiptPage, SubmitPage};
-use super::{csrf, html, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
-use crate::codename;
+use super::{csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::envelope::SourceInfo;
-use crate::upload::Upload;
+use crate::server::codename;
+use crate::server::upload::Upload;
+use crate::util::size::human_size;
 
 /// Who a submission comes from.
 pub enum SourcePlan {
@@ -55,7 +56,7 @@ pub fn form_view(st: &AppState, lang: Lang, action: &str) -> FormView {
             "submit-files-hint",
             &[(
                 "limit",
-                FluentValue::from(html::human_size(st.config.max_upload_bytes)),
+                FluentValue::from(human_size(st.config.max_upload_bytes)),
             )],
         ),
         // A character is at least one byte; the server checks bytes.

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{header, HeaderMap};
 use subtle::ConstantTimeEq;
 
-use crate::secrets::InstanceSecret;
+use crate::server::secrets::InstanceSecret;
 
 /// How long a form token is accepted.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);

@@ -2,7 +2,7 @@
 //!
 //! sled admits one process at a time. While the server runs it listens on
 //! `DATA/admin/admin.sock` (folder 0700, socket 0600, so only the service's user and root can
-//! connect) and answers the requests of [`crate::operator::Backend`]; when it does not run,
+//! connect) and answers the requests of [`Backend`]; when it does not run,
 //! operator commands open the database directly. Either way they behave the same.
 //!
 //! Protocol: one JSON request per line; one JSON response line `{"ok":true,"data":…}` or
@@ -19,14 +19,18 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::backend::{copy_to, Backend, OperatorError};
 use crate::day::Day;
 use crate::export::LedgerHead;
 use crate::ledger::LedgerEntry;
-use crate::operator::{Backend, OperatorError};
-use crate::store::{private_dir, ImportOutcome, Store, StoreCounts, SubmissionRecord};
+use crate::server::store::{ImportOutcome, Store, StoreCounts, SubmissionRecord};
+use crate::util::files::ensure_private_dir;
 
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 2 * 1024 * 1024;
+
+/// Longest response line accepted (a submission list is about 300 bytes per submission).
+const MAX_RESPONSE: u64 = 1 << 30;
 
 /// The socket's path for a data folder.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -76,7 +80,7 @@ struct Response<T> {
 pub fn spawn_server(store: Store, data_dir: &Path) -> io::Result<PathBuf> {
     let path = socket_path(data_dir);
     if let Some(dir) = path.parent() {
-        private_dir(dir)?;
+        ensure_private_dir(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     match std::fs::remove_file(&path) {
@@ -140,7 +144,7 @@ fn handle(stream: UnixStream, store: &Store) -> io::Result<()> {
         let req: Request = match serde_json::from_str(&line) {
             Ok(r) => r,
             Err(_) => {
-                reply::<()>(&mut out, Err(OperatorError::Protocol("bad request".into())))?;
+                reply::<()>(&mut out, Err(OperatorError::Protocol("bad request")))?;
                 out.flush()?;
                 return Ok(());
             }
@@ -177,7 +181,7 @@ fn handle(stream: UnixStream, store: &Store) -> io::Result<()> {
             Request::Purge { cutoff } => {
                 let r = match Day::parse(&cutoff) {
                     Some(d) => backend.purge_before(d),
-                    None => Err(OperatorError::Protocol("bad day".into())),
+                    None => Err(OperatorError::Protocol("bad day")),
                 };
                 reply(&mut out, r)?;
             }
@@ -196,7 +200,7 @@ fn handle(stream: UnixStream, store: &Store) -> io::Result<()> {
                     Ok(bytes) if bytes.len() as u64 <= crate::reply::MAX_REPLY_BYTES => {
                         backend.import_reply(&reference, &reply_id, &bytes)
                     }
-                    _ => Err(OperatorError::Protocol("bad reply".into())),
+                    _ => Err(OperatorError::Protocol("bad reply")),
                 };
                 reply(&mut out, r)?;
             }
@@ -217,7 +221,7 @@ impl Remote {
         let path = socket_path(data_dir);
         match UnixStream::connect(&path) {
             Ok(s) => Ok(Some(Remote {
-                reader: BufReader::new(s.try_clone()?),
+                reader: BufReader::new(s.try_clone().map_err(OperatorError::Socket)?),
                 writer: s,
             })),
             Err(e)
@@ -228,28 +232,34 @@ impl Remote {
             {
                 Ok(None)
             }
-            Err(e) => Err(OperatorError::Io(e)),
+            Err(e) => Err(OperatorError::Socket(e)),
         }
     }
 
     fn call<T: for<'de> Deserialize<'de>>(&mut self, req: &Request) -> Result<T, OperatorError> {
         let mut line =
-            serde_json::to_vec(req).map_err(|e| OperatorError::Protocol(e.to_string()))?;
+            serde_json::to_vec(req).map_err(|_| OperatorError::Protocol("unencodable request"))?;
         line.push(b'\n');
-        self.writer.write_all(&line)?;
+        self.writer
+            .write_all(&line)
+            .map_err(OperatorError::Socket)?;
         let mut resp = String::new();
-        if self.reader.read_line(&mut resp)? == 0 {
+        let n = (&mut self.reader)
+            .take(MAX_RESPONSE)
+            .read_line(&mut resp)
+            .map_err(OperatorError::Socket)?;
+        if n == 0 {
             return Err(OperatorError::Protocol(
-                "the server closed the admin connection".into(),
+                "the server closed the admin connection",
             ));
         }
-        let bad = |e: serde_json::Error| OperatorError::Protocol(e.to_string());
+        let bad = |_: serde_json::Error| OperatorError::Protocol("malformed response");
         let r: Response<serde_json::Value> = serde_json::from_str(&resp).map_err(bad)?;
         match (r.ok, r.error) {
             // `()` and `None` travel as `null`.
             (true, _) => serde_json::from_value(r.data.unwrap_or_default()).map_err(bad),
             (false, Some(e)) => Err(OperatorError::Server(e)),
-            (false, None) => Err(OperatorError::Protocol("malformed response".into())),
+            (false, None) => Err(OperatorError::Protocol("malformed response")),
         }
     }
 }
@@ -280,9 +290,9 @@ impl Backend for Remote {
             id: id.to_owned(),
             blob,
         })?;
-        let copied = io::copy(&mut (&mut self.reader).take(size), out)?;
+        let copied = copy_to((&mut self.reader).take(size), out, OperatorError::Socket)?;
         if copied != size {
-            return Err(OperatorError::Protocol("blob cut short".into()));
+            return Err(OperatorError::Protocol("blob cut short"));
         }
         Ok(size)
     }

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use fluent_templates::fluent_bundle::FluentValue;
 
 use super::pages::{render, Ctx, ErrorPage};
-use super::{html, AppState};
+use super::AppState;
+use crate::util::size::human_size;
 
 /// Everything that can go wrong in a request.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,10 +59,10 @@ pub enum WebError {
     Internal(String),
 }
 
-impl From<crate::upload::UploadError> for WebError {
-    fn from(e: crate::upload::UploadError) -> Self {
+impl From<crate::server::upload::UploadError> for WebError {
+    fn from(e: crate::server::upload::UploadError) -> Self {
         match e {
-            crate::upload::UploadError::TooManyFiles => WebError::TooManyFiles,
+            crate::server::upload::UploadError::TooManyFiles => WebError::TooManyFiles,
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -103,14 +104,14 @@ impl WebError {
                 "error-413-title",
                 lang.t_args(
                     "error-413-files",
-                    &[("limit", FluentValue::from(html::human_size(*limit)))],
+                    &[("limit", FluentValue::from(human_size(*limit)))],
                 ),
             ),
             WebError::TooManyFiles => (
                 "error-413-title",
                 lang.t_args(
                     "error-413-count",
-                    &[("max", FluentValue::from(crate::upload::MAX_FILES))],
+                    &[("max", FluentValue::from(crate::server::upload::MAX_FILES))],
                 ),
             ),
             WebError::Busy => ("error-503-title", t("error-503-text")),

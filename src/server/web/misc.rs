@@ -57,6 +57,6 @@ async fn robots() -> impl IntoResponse {
 async fn style() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../static/style.css"),
+        include_str!("../../../static/style.css"),
     )
 }

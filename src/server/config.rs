@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::util::size::parse_size;
+
 /// The default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG_FILE: &str = "witness-drop.toml";
 
@@ -92,25 +94,6 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
         env: key.to_uppercase(),
         message: message.into(),
     }
-}
-
-/// Parses `1073741824`, `1GiB`, `500 MiB`, `64KiB`, `2GB` (decimal units are accepted too).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
 }
 
 impl Config {
@@ -331,14 +314,5 @@ mod tests {
         }
         let e = from("colour = 1", &[]).unwrap_err().to_string();
         assert!(e.contains("colour"), "{e}");
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1GiB"), Some(1 << 30));
-        assert_eq!(parse_size("500 MiB"), Some(500 << 20));
-        assert_eq!(parse_size("123"), Some(123));
-        assert_eq!(parse_size("1 parsec"), None);
-        assert_eq!(parse_size("99999999999999999999G"), None);
     }
 }

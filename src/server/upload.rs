@@ -4,7 +4,7 @@
 //! channel and is encrypted there at once ([`crate::envelope::Sealer`]); the store receives
 //! only ciphertext. Memory per upload is bounded by the channel ([`CHANNEL_DEPTH`] batches of
 //! 256 KiB), age's 64 KiB chunk buffer, and the ciphertext writer's buffers
-//! ([`crate::blobfile::POOL`] of [`crate::blobfile::BUFFER`] bytes), whatever the file size. An [`Upload`] that is
+//! ([`crate::server::store::blobfile::POOL`] of [`crate::server::store::blobfile::BUFFER`] bytes), whatever the file size. An [`Upload`] that is
 //! dropped without [`Upload::commit`] removes everything it stored.
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::day::exact_utc_now;
 use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, ENVELOPE_FORMAT};
 use crate::export::{file_blob_name, ENVELOPE_BLOB};
 use crate::ledger::{BlobDigest, LedgerEntry};
-use crate::store::{BlobWriter, Store, StoreError};
+use crate::server::store::{BlobWriter, Store, StoreError};
 
 /// Messages queued between the handler and the worker; each holds at most one batch of body
 /// chunks ([`BATCH_BYTES`]).

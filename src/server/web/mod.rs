@@ -8,7 +8,6 @@
 
 pub mod csrf;
 mod error;
-mod html;
 pub mod i18n;
 mod misc;
 pub mod pages;
@@ -27,9 +26,9 @@ use axum::response::Response;
 use axum::Router;
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
-use crate::secrets::InstanceSecret;
-use crate::store::Store;
+use crate::server::config::Config;
+use crate::server::secrets::InstanceSecret;
+use crate::server::store::Store;
 
 pub use error::WebError;
 

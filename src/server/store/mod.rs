@@ -40,11 +40,13 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
-pub use crate::blobfile::BlobWriter;
+pub mod blobfile;
+
 use crate::day::Day;
 use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
 use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
+pub use blobfile::BlobWriter;
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
 const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
@@ -659,7 +661,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let id = store.begin_upload().unwrap();
-        let data: Vec<u8> = (0..(3 * crate::blobfile::BUFFER + 12_345))
+        let data: Vec<u8> = (0..(3 * crate::server::store::blobfile::BUFFER + 12_345))
             .map(|i| (i % 253) as u8)
             .collect();
         let mut w = store.blob_writer(&id, 1).unwrap();

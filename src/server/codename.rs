@@ -17,7 +17,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::secrets::InstanceSecret;
+use crate::server::secrets::InstanceSecret;
 
 /// Words in a codename.
 pub const WORDS: usize = 7;

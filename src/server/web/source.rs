@@ -27,8 +27,8 @@ use super::pages::{render, Chrome, Ctx, FormView};
 use super::session::Sessions;
 use super::submit::{form_view, receipt, receive, SourcePlan};
 use super::{csrf, AppState, WebError};
-use crate::codename::{self, Derived};
 use crate::export::is_valid_id;
+use crate::server::codename::{self, Derived};
 
 /// How long a first submission waits for a derivation slot before "busy".
 const DERIVATION_WAIT: Duration = Duration::from_secs(120);

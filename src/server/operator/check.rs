@@ -1,0 +1,115 @@
+//! `witness-drop check`: is this installation ready to serve?
+//!
+//! Invariant: it only reads (config, reviewer keys, the store's counts and files, the host's
+//! settings) and changes nothing; host hardening is reported as warnings, never as failure.
+
+use std::path::PathBuf;
+
+use super::backend::OperatorError;
+use super::hardening;
+use crate::keys::{self, KeysError};
+use crate::server::config::{Config, ConfigError};
+
+/// Why `check` could not finish (problems it found are in [`CheckReport::problems`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The reviewer keys are missing or invalid.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    /// The data folder could not be opened or read.
+    #[error("cannot open the data folder {}: {source}", path.display())]
+    Storage {
+        /// The data folder.
+        path: PathBuf,
+        /// The cause.
+        source: OperatorError,
+    },
+}
+
+/// What `check` found.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// The config file read, if any.
+    pub config_file: Option<PathBuf>,
+    /// The recipients file and how many keys it holds.
+    pub recipients: (PathBuf, usize),
+    /// The data folder, and whether it was reached through the running server.
+    pub data_dir: PathBuf,
+    /// "through the running server" or "directly (no server running)".
+    pub reached: &'static str,
+    /// Counts of the store.
+    pub counts: crate::server::store::StoreCounts,
+    /// Missing or damaged ciphertext files: each one means `check` fails.
+    pub problems: Vec<String>,
+    /// Host settings that weaken the deployment (swap, core dumps): reported, not fatal.
+    pub warnings: Vec<String>,
+    /// The address `serve` would listen on.
+    pub listen: std::net::SocketAddr,
+}
+
+impl CheckReport {
+    /// True when the installation is ready to serve.
+    pub fn is_ready(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The report's lines for standard output, in order.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![
+            format!(
+                "config: ok{}",
+                match &self.config_file {
+                    Some(f) => format!(" ({})", f.display()),
+                    None => " (defaults and environment)".into(),
+                }
+            ),
+            format!(
+                "reviewer keys: {} in {}",
+                self.recipients.1,
+                self.recipients.0.display()
+            ),
+            format!(
+                "storage: {} ({}): {} submission(s), {} not yet exported, {} ledger entries",
+                self.data_dir.display(),
+                self.reached,
+                self.counts.submissions,
+                self.counts.not_exported,
+                self.counts.ledger_entries
+            ),
+        ];
+        out.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
+        if self.is_ready() {
+            out.push(format!("ready to serve on {}", self.listen));
+        }
+        out
+    }
+}
+
+/// Checks the configuration at `config` (or the default), the reviewer keys it names (a demo
+/// key is refused) and the data folder.
+pub fn check(config: Option<&std::path::Path>) -> Result<CheckReport, CheckError> {
+    let config = Config::load(config)?;
+    let recipients = keys::load_recipients(&config.recipients, false)?;
+    let storage = |source| CheckError::Storage {
+        path: config.data_dir.clone(),
+        source,
+    };
+    let mut conn = super::connect(&config.data_dir).map_err(storage)?;
+    let reached = conn.describe();
+    let backend = conn.backend();
+    let counts = backend.counts().map_err(storage)?;
+    let problems = backend.check_files().map_err(storage)?;
+    Ok(CheckReport {
+        config_file: config.source_file.clone(),
+        recipients: (config.recipients.clone(), recipients.list.len()),
+        data_dir: config.data_dir.clone(),
+        reached,
+        counts,
+        problems,
+        warnings: hardening::warnings(),
+        listen: config.listen,
+    })
+}

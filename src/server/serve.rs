@@ -1,0 +1,151 @@
+//! `witness-drop serve`: opens what the server needs, in order, and serves until a signal.
+//!
+//! Invariants: the reviewer keys are loaded (and a demo key refused, unless this is the demo)
+//! before anything is opened; the database is opened before the admin socket, so the socket is
+//! only ever served by the process that holds the database; a missing instance secret is never
+//! replaced while sources exist (no source could log in again); the database is flushed after
+//! the last request.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::keys::{KeysError, LiveRecipients};
+use crate::server::config::Config;
+use crate::server::operator::socket;
+use crate::server::secrets::{InstanceSecret, SECRET_FILE};
+use crate::server::store::{Store, StoreError};
+use crate::server::web::{self, AppState};
+
+/// Whether a recipients file marked as a demo may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoKeys {
+    /// Refuse it: real testimony must never be encrypted to a demo key.
+    Refuse,
+    /// Accept it: `witness-drop demo` only.
+    Allow,
+}
+
+/// Why the server did not start, or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The reviewer keys are missing or invalid.
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    /// The data folder could not be opened.
+    #[error("cannot open the data folder {}: {source}", path.display())]
+    Store {
+        /// The data folder.
+        path: PathBuf,
+        /// The cause.
+        source: StoreError,
+    },
+    /// The admin socket could not be opened.
+    #[error("cannot open the admin socket {}: {source}", path.display())]
+    AdminSocket {
+        /// The socket's path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The instance secret is gone, but sources depend on it.
+    #[error("{} is missing, but the database holds {sources} returning source(s): restore it from the backup (without it no source can log in again); not making a new one", path.display())]
+    SecretMissing {
+        /// The secret's path.
+        path: PathBuf,
+        /// Sources in the database.
+        sources: usize,
+    },
+    /// The instance secret could not be read or created.
+    #[error("cannot read or create the instance secret {}: {source}", path.display())]
+    Secret {
+        /// The secret's path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The async runtime did not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] io::Error),
+    /// Listening failed, or the server stopped with an error.
+    #[error("the server stopped: {0}")]
+    Stopped(#[source] io::Error),
+    /// The database could not be flushed at the end.
+    #[error("final flush failed: {0}")]
+    Flush(#[source] StoreError),
+}
+
+/// Serves the source interface described by `config` until SIGTERM or Ctrl-C.
+pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
+    let recipients = LiveRecipients::load(&config.recipients, demo == DemoKeys::Allow)?;
+    let store = Store::open(&config.data_dir).map_err(|source| ServeError::Store {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    socket::spawn_server(store.clone(), &config.data_dir).map_err(|source| {
+        ServeError::AdminSocket {
+            path: socket::socket_path(&config.data_dir),
+            source,
+        }
+    })?;
+    tracing::info!(
+        "{} reviewer key(s); max upload {} bytes; {} uploads at once",
+        recipients.current().len(),
+        config.max_upload_bytes,
+        config.max_concurrent_uploads
+    );
+    let secret_path = config.data_dir.join(SECRET_FILE);
+    if !secret_path.exists() && store.source_count() > 0 {
+        return Err(ServeError::SecretMissing {
+            path: secret_path,
+            sources: store.source_count(),
+        });
+    }
+    let secret =
+        InstanceSecret::load_or_create(&config.data_dir).map_err(|source| ServeError::Secret {
+            path: secret_path,
+            source,
+        })?;
+    let state = AppState::new(config, recipients, store.clone(), secret);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    rt.block_on(web::serve(state, shutdown_signal()))
+        .map_err(ServeError::Stopped)?;
+    store.flush_all().map_err(ServeError::Flush)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Logs to stderr, with no timestamps: journald adds its own, and our lines must not place a
+/// submission in time. Nothing logs per request.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .without_time()
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,210 @@
+//! How files and folders are created and how untrusted files are read.
+//!
+//! Invariants:
+//! - Files are created with `O_EXCL` (never over a file, folder or symbolic link that exists,
+//!   and a symbolic link is never followed) and mode 0600; folders with mode 0700. The mode is
+//!   set at creation, never changed afterwards, so there is no moment at which another user
+//!   could open them.
+//! - Reads of untrusted files are capped: a file longer than its cap is refused after reading at
+//!   most one byte more than the cap, so memory stays bounded whatever the file holds. What is
+//!   read lands in a buffer that is zeroised when dropped (it may hold testimony or keys).
+
+use std::fs::{DirBuilder, File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+/// Creates a new file readable only by its owner; fails if anything exists at `path`
+/// (including a symbolic link: `O_EXCL` never follows one).
+pub fn create_new_private_file(path: &Path) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+fn private_dir_builder(recursive: bool) -> DirBuilder {
+    let mut builder = DirBuilder::new();
+    builder.recursive(recursive);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+}
+
+/// Creates one new folder accessible only by its owner; fails if anything exists at `path`.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    private_dir_builder(false).create(path)
+}
+
+/// Makes sure `path` is a folder, creating it and any missing parents with mode 0700. A folder
+/// that already exists is left as it is (its mode included); anything else at `path` is an
+/// error.
+pub fn ensure_private_dir(path: &Path) -> io::Result<()> {
+    match private_dir_builder(true).create(path) {
+        Ok(()) if path.is_dir() => Ok(()),
+        Ok(()) => Err(io::Error::new(io::ErrorKind::AlreadyExists, "not a folder")),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Permissions for temporary files that will be renamed into place: owner only.
+pub fn private_file_permissions() -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Makes the entries of folder `path` durable (after creating, renaming or removing in it).
+pub fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// Opens an existing regular file without following a symbolic link at its last component.
+///
+/// `std` has no `O_NOFOLLOW`, so this checks the link itself first, opens, and then checks
+/// that the opened file is the very inode that was checked: a link swapped in between is
+/// detected. Callers get an `InvalidData` error for anything but a regular file.
+pub fn open_regular_file(path: &Path) -> io::Result<(File, Metadata)> {
+    let before = std::fs::symlink_metadata(path)?;
+    if !before.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file (a symbolic link, folder or device)",
+        ));
+    }
+    let file = File::open(path)?;
+    let after = file.metadata()?;
+    if !after.file_type().is_file() || !same_file(&before, &after) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the file changed while it was being opened",
+        ));
+    }
+    Ok((file, after))
+}
+
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    a.len() == b.len()
+}
+
+/// What [`read_capped`] found.
+pub enum Capped {
+    /// The whole stream, at most the cap, in a buffer zeroised on drop.
+    Whole(Zeroizing<Vec<u8>>),
+    /// The stream holds more than the cap; what was read has been wiped.
+    TooLarge,
+}
+
+/// Reads `reader` to its end, unless it holds more than `max` bytes: then it stops after
+/// `max + 1` bytes and answers [`Capped::TooLarge`].
+pub fn read_capped(reader: impl Read, max: u64) -> io::Result<Capped> {
+    let mut data = Zeroizing::new(Vec::new());
+    reader.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Ok(Capped::TooLarge);
+    }
+    Ok(Capped::Whole(data))
+}
+
+/// Moves UTF-8 out of a zeroised buffer into a zeroised string; on invalid UTF-8 the bytes are
+/// wiped and `None` is returned.
+pub fn into_utf8(mut data: Zeroizing<Vec<u8>>) -> Option<Zeroizing<String>> {
+    match String::from_utf8(std::mem::take(&mut *data)) {
+        Ok(text) => Some(Zeroizing::new(text)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn files_and_folders_are_private_and_never_replace_anything() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        create_new_private_file(&f).unwrap();
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(create_new_private_file(&f).is_err());
+        let d = dir.path().join("a/b");
+        ensure_private_dir(&d).unwrap();
+        ensure_private_dir(&d).unwrap();
+        assert_eq!(
+            std::fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(create_private_dir(&d).is_err());
+        assert!(ensure_private_dir(&f).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn open_regular_file_refuses_links_and_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t");
+        std::fs::write(&target, b"x").unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(open_regular_file(&target).is_ok());
+        assert!(open_regular_file(&link).is_err());
+        assert!(open_regular_file(dir.path()).is_err());
+        assert!(create_new_private_file(&link).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"x");
+    }
+
+    #[test]
+    fn capped_reads_stop_one_byte_past_the_cap() {
+        assert!(matches!(read_capped(&b"abc"[..], 3).unwrap(), Capped::Whole(d) if *d == b"abc"));
+        assert!(matches!(
+            read_capped(&b"abcd"[..], 3).unwrap(),
+            Capped::TooLarge
+        ));
+        let endless = std::io::repeat(0);
+        assert!(matches!(
+            read_capped(endless, 1024).unwrap(),
+            Capped::TooLarge
+        ));
+    }
+
+    #[test]
+    fn utf8_is_moved_or_refused() {
+        assert_eq!(
+            into_utf8(Zeroizing::new(b"ok".to_vec()))
+                .as_deref()
+                .map(|s| s.as_str()),
+            Some("ok")
+        );
+        assert!(into_utf8(Zeroizing::new(vec![0xff])).is_none());
+    }
+}

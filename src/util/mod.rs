@@ -1,0 +1,13 @@
+//! Small helpers both binaries share, each defined once.
+//!
+//! - [`files`]: how every file and folder is created (owner only, never over anything that
+//!   exists) and how untrusted files are read (capped, regular files only).
+//! - [`size`]: sizes for people and for configuration.
+//! - [`json`]: what may be said about JSON that failed to parse.
+//!
+//! Invariant: these are plain functions of their arguments and the file system; they log
+//! nothing, and their errors never quote the bytes they read.
+
+pub mod files;
+pub mod json;
+pub mod size;
