@@ -32,7 +32,8 @@ use crate::util::json::error_summary;
 /// submission).
 const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
-/// A problem with an export. The first five stop verification at once; the others are
+/// Why an export could not be verified at all: its `export.json` is missing, too large,
+/// malformed or of another format. Everything else wrong with an export is a [`Problem`],
 /// collected in a [`VerifyReport`].
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -62,6 +63,12 @@ pub enum VerifyError {
         /// The format found, escaped.
         found: String,
     },
+}
+
+/// A problem found in an export; verification goes on and reports them all in a
+/// [`VerifyReport`].
+#[derive(Debug, thiserror::Error)]
+pub enum Problem {
     /// The export folder itself cannot be listed.
     #[error("cannot list {path}: {cause}")]
     ReadDir {
@@ -247,7 +254,7 @@ pub struct VerifyReport {
     dir: PathBuf,
     manifest: Manifest,
     /// Every problem found, in the order found.
-    pub problems: Vec<VerifyError>,
+    pub problems: Vec<Problem>,
     /// Blobs whose size and SHA-256 matched.
     pub blobs_verified: usize,
     /// Ledger entries naming submissions not in this export (exported earlier or purged).
@@ -428,7 +435,7 @@ pub fn verify_export(dir: &Path, progress: &dyn Fn(u64)) -> Result<VerifyReport,
 struct Verifier<'a> {
     dir: &'a Path,
     manifest: &'a Manifest,
-    problems: Vec<VerifyError>,
+    problems: Vec<Problem>,
     blobs_verified: usize,
     progress: &'a dyn Fn(u64),
 }
@@ -436,7 +443,7 @@ struct Verifier<'a> {
 impl Verifier<'_> {
     fn check_manifest(&mut self) {
         if Day::parse(&self.manifest.exported_day).is_none() {
-            self.problems.push(VerifyError::BadExportDay {
+            self.problems.push(Problem::BadExportDay {
                 day: shown(&self.manifest.exported_day),
             });
         }
@@ -445,16 +452,15 @@ impl Verifier<'_> {
     fn check_ledger(&mut self) {
         let ledger = &self.manifest.ledger;
         if let Err(e) = verify_chain(ledger) {
-            self.problems.push(VerifyError::Ledger(e));
+            self.problems.push(Problem::Ledger(e));
         }
         match (&self.manifest.ledger_head, ledger.last()) {
             (Some(head), Some(last)) => {
                 if head.seq != last.seq || head.hash != last.hash {
-                    self.problems
-                        .push(VerifyError::HeadMismatch { seq: head.seq });
+                    self.problems.push(Problem::HeadMismatch { seq: head.seq });
                 }
             }
-            (None, Some(_)) => self.problems.push(VerifyError::MissingHead),
+            (None, Some(_)) => self.problems.push(Problem::MissingHead),
             // An export with nothing new may carry the head alone.
             (_, None) => {}
         }
@@ -472,7 +478,7 @@ impl Verifier<'_> {
         let mut prev_seq: Option<u64> = None;
         for (i, sub) in self.manifest.submissions.iter().enumerate() {
             if !is_valid_id(&sub.id) {
-                self.problems.push(VerifyError::InvalidId {
+                self.problems.push(Problem::InvalidId {
                     index: i + 1,
                     id: shown(&sub.id),
                 });
@@ -480,11 +486,11 @@ impl Verifier<'_> {
             }
             let id = sub.id.clone();
             if !seen.insert(id.clone()) {
-                self.problems.push(VerifyError::DuplicateId { id });
+                self.problems.push(Problem::DuplicateId { id });
                 continue;
             }
             if Day::parse(&sub.received_day).is_none() {
-                self.problems.push(VerifyError::BadDay {
+                self.problems.push(Problem::BadDay {
                     id: id.clone(),
                     day: shown(&sub.received_day),
                 });
@@ -494,7 +500,7 @@ impl Verifier<'_> {
             let seq = sub.ledger.seq;
             if let Some(prev) = prev_seq {
                 if seq <= prev {
-                    self.problems.push(VerifyError::OutOfOrder {
+                    self.problems.push(Problem::OutOfOrder {
                         id: id.clone(),
                         seq,
                         prev_seq: prev,
@@ -503,12 +509,12 @@ impl Verifier<'_> {
             }
             prev_seq = Some(seq);
             match by_seq.get(&seq) {
-                None => self.problems.push(VerifyError::NotInLedger {
+                None => self.problems.push(Problem::NotInLedger {
                     id: id.clone(),
                     seq,
                 }),
                 Some(entry) if **entry != sub.ledger => {
-                    self.problems.push(VerifyError::LedgerEntryDiffers {
+                    self.problems.push(Problem::LedgerEntryDiffers {
                         id: id.clone(),
                         seq,
                     })
@@ -521,7 +527,7 @@ impl Verifier<'_> {
                 ("blob list", sub.ledger.blobs == sub.blobs),
             ] {
                 if !same {
-                    self.problems.push(VerifyError::LedgerDisagrees {
+                    self.problems.push(Problem::LedgerDisagrees {
                         id: id.clone(),
                         seq,
                         what,
@@ -531,7 +537,7 @@ impl Verifier<'_> {
 
             // Blob list shape, then the files themselves.
             if sub.blobs.is_empty() {
-                self.problems.push(VerifyError::BadBlobList {
+                self.problems.push(Problem::BadBlobList {
                     id: id.clone(),
                     position: 1,
                     found: "nothing".to_owned(),
@@ -541,7 +547,7 @@ impl Verifier<'_> {
             for (pos, blob) in sub.blobs.iter().enumerate() {
                 let expected = expected_blob_name(pos);
                 if blob.name != expected {
-                    self.problems.push(VerifyError::BadBlobList {
+                    self.problems.push(Problem::BadBlobList {
                         id: id.clone(),
                         position: pos + 1,
                         found: shown(&blob.name),
@@ -549,7 +555,7 @@ impl Verifier<'_> {
                     });
                 }
                 if !is_sha256_hex(&blob.sha256) {
-                    self.problems.push(VerifyError::BadDigest {
+                    self.problems.push(Problem::BadDigest {
                         id: id.clone(),
                         blob: shown(&blob.name),
                     });
@@ -565,11 +571,11 @@ impl Verifier<'_> {
         match std::fs::symlink_metadata(&folder) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.problems
-                    .push(VerifyError::MissingFolder { id: id.to_owned() });
+                    .push(Problem::MissingFolder { id: id.to_owned() });
                 return;
             }
             Err(cause) => {
-                self.problems.push(VerifyError::ReadDir {
+                self.problems.push(Problem::ReadDir {
                     path: folder.display().to_string(),
                     cause,
                 });
@@ -577,7 +583,7 @@ impl Verifier<'_> {
             }
             Ok(m) if !m.file_type().is_dir() => {
                 self.problems
-                    .push(VerifyError::NotAFolder { id: id.to_owned() });
+                    .push(Problem::NotAFolder { id: id.to_owned() });
                 return;
             }
             Ok(_) => {}
@@ -597,7 +603,7 @@ impl Verifier<'_> {
             .filter(|n| is_valid_blob_name(n))
             .collect();
         match std::fs::read_dir(&folder) {
-            Err(cause) => self.problems.push(VerifyError::ReadDir {
+            Err(cause) => self.problems.push(Problem::ReadDir {
                 path: folder.display().to_string(),
                 cause,
             }),
@@ -612,7 +618,7 @@ impl Verifier<'_> {
                                 unlisted.push(shown(&name));
                             }
                         }
-                        Err(cause) => self.problems.push(VerifyError::ReadDir {
+                        Err(cause) => self.problems.push(Problem::ReadDir {
                             path: folder.display().to_string(),
                             cause,
                         }),
@@ -620,7 +626,7 @@ impl Verifier<'_> {
                 }
                 unlisted.sort();
                 for name in unlisted {
-                    self.problems.push(VerifyError::UnlistedFile {
+                    self.problems.push(Problem::UnlistedFile {
                         id: id.to_owned(),
                         name,
                     });
@@ -635,14 +641,14 @@ impl Verifier<'_> {
         let (file, meta) = match open_regular_file(&path) {
             Ok(x) => x,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.problems.push(VerifyError::MissingBlob {
+                self.problems.push(Problem::MissingBlob {
                     id: id.to_owned(),
                     blob,
                 });
                 return;
             }
             Err(cause) => {
-                self.problems.push(VerifyError::ReadBlob {
+                self.problems.push(Problem::ReadBlob {
                     id: id.to_owned(),
                     blob,
                     cause,
@@ -651,7 +657,7 @@ impl Verifier<'_> {
             }
         };
         if meta.len() != size {
-            self.problems.push(VerifyError::SizeMismatch {
+            self.problems.push(Problem::SizeMismatch {
                 id: id.to_owned(),
                 blob,
                 expected: size,
@@ -668,7 +674,7 @@ impl Verifier<'_> {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(cause) => {
-                    self.problems.push(VerifyError::ReadBlob {
+                    self.problems.push(Problem::ReadBlob {
                         id: id.to_owned(),
                         blob,
                         cause,
@@ -679,14 +685,14 @@ impl Verifier<'_> {
         }
         let (found_size, found_sha) = reader.finish();
         if found_size != size {
-            self.problems.push(VerifyError::SizeMismatch {
+            self.problems.push(Problem::SizeMismatch {
                 id: id.to_owned(),
                 blob,
                 expected: size,
                 found: found_size,
             });
         } else if found_sha != sha256 {
-            self.problems.push(VerifyError::HashMismatch {
+            self.problems.push(Problem::HashMismatch {
                 id: id.to_owned(),
                 blob,
             });
@@ -706,7 +712,7 @@ impl Verifier<'_> {
         let entries = match std::fs::read_dir(self.dir) {
             Ok(e) => e,
             Err(cause) => {
-                self.problems.push(VerifyError::ReadDir {
+                self.problems.push(Problem::ReadDir {
                     path: self.dir.display().to_string(),
                     cause,
                 });
@@ -723,7 +729,7 @@ impl Verifier<'_> {
                         unlisted.push(shown(&name));
                     }
                 }
-                Err(cause) => self.problems.push(VerifyError::ReadDir {
+                Err(cause) => self.problems.push(Problem::ReadDir {
                     path: self.dir.display().to_string(),
                     cause,
                 }),
@@ -731,7 +737,7 @@ impl Verifier<'_> {
         }
         unlisted.sort();
         for name in unlisted {
-            self.problems.push(VerifyError::UnlistedEntry { name });
+            self.problems.push(Problem::UnlistedEntry { name });
         }
     }
 }
@@ -804,7 +810,7 @@ mod tests {
             .problems
             .iter()
             .filter_map(|p| match p {
-                VerifyError::BadBlobList { position, .. } => Some(*position),
+                Problem::BadBlobList { position, .. } => Some(*position),
                 _ => None,
             })
             .collect();
@@ -812,7 +818,7 @@ mod tests {
         assert!(report
             .problems
             .iter()
-            .any(|p| matches!(p, VerifyError::MissingFolder { .. })));
+            .any(|p| matches!(p, Problem::MissingFolder { .. })));
         assert!(report.into_verified().is_err());
     }
 

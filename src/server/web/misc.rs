@@ -2,29 +2,25 @@
 //!
 //! Invariant: these routes read no request body and store nothing.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::i18n::Lang;
+use super::extract::LangPrefix;
 use super::pages::{render, Ctx, LandingPage};
-use super::{AppState, WebError};
+use super::routes::{self, Route};
+use super::AppState;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(landing))
-        .route("/{lang}/", get(landing_lang))
-        .route("/{lang}", get(lang_redirect))
-        .route("/health", get(|| async { "ok" }))
-        .route("/robots.txt", get(robots))
-        .route("/static/style.css", get(style))
-}
-
-/// Checks a language prefix from the URL.
-pub fn check_lang(lang: &str) -> Result<Lang, WebError> {
-    Lang::from_code(lang).ok_or(WebError::NotFound)
+        .route(routes::ROOT, get(landing))
+        .route(Route::Landing.pattern(), get(landing_lang))
+        .route(routes::LANG_ONLY, get(lang_redirect))
+        .route(routes::HEALTH, get(|| async { "ok" }))
+        .route(routes::ROBOTS, get(robots))
+        .route(routes::STYLESHEET, get(style))
 }
 
 async fn landing(State(st): State<AppState>, ctx: Ctx) -> Response {
@@ -33,18 +29,12 @@ async fn landing(State(st): State<AppState>, ctx: Ctx) -> Response {
     })
 }
 
-async fn landing_lang(
-    State(st): State<AppState>,
-    Path(lang): Path<String>,
-    ctx: Ctx,
-) -> Result<Response, WebError> {
-    check_lang(&lang)?;
-    Ok(landing(State(st), ctx).await)
+async fn landing_lang(st: State<AppState>, _: LangPrefix, ctx: Ctx) -> Response {
+    landing(st, ctx).await
 }
 
-async fn lang_redirect(Path(lang): Path<String>) -> Result<Redirect, WebError> {
-    check_lang(&lang)?;
-    Ok(Redirect::to(&format!("/{lang}/")))
+async fn lang_redirect(LangPrefix(lang): LangPrefix) -> Redirect {
+    Redirect::to(&Route::Landing.path(lang))
 }
 
 async fn robots() -> impl IntoResponse {

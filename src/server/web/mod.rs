@@ -1,5 +1,13 @@
 //! The source interface: routes, limits and security headers.
 //!
+//! - [`routes`]: every path, once. [`extract`]: the language prefix and the source's session
+//!   as extractors. [`receive`]: the multipart-to-upload pipeline both source forms use.
+//!   [`derive`]: codename derivations behind their limit.
+//! - Route files, leaves that only render and route: `misc` (landing, health, robots, style),
+//!   `submit` (the first submission), `source` (login, inbox, follow-ups, logout).
+//! - [`pages`] (frames and templates), [`i18n`] (languages and texts), [`csrf`] (origin checks
+//!   and form tokens), [`session`] (sessions in memory), [`WebError`] (the one error type).
+//!
 //! Invariants:
 //! - No access log: nothing here logs an address, a user agent, a path with an id, a file name
 //!   or message text, and no log line marks when a submission arrived.
@@ -7,10 +15,14 @@
 //! - Request bodies are read only by the submission handler, which encrypts as it reads.
 
 pub mod csrf;
+pub mod derive;
 mod error;
+pub mod extract;
 pub mod i18n;
 mod misc;
 pub mod pages;
+pub mod receive;
+pub mod routes;
 pub mod session;
 mod source;
 mod submit;
@@ -30,11 +42,8 @@ use crate::server::config::Config;
 use crate::server::secrets::InstanceSecret;
 use crate::server::store::Store;
 
+pub use derive::MAX_DERIVATIONS;
 pub use error::WebError;
-
-/// Argon2id derivations at once (64 MiB each): with 2, logins use at most 128 MiB beyond the
-/// server's own memory, whatever the flood.
-pub const MAX_DERIVATIONS: usize = 2;
 
 /// Longest message text, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
@@ -105,6 +114,23 @@ impl AppState {
 /// The largest upload at the slowest speed we wait for, at least an hour.
 fn upload_deadline(max_upload_bytes: u64) -> Duration {
     Duration::from_secs((max_upload_bytes / SLOWEST_BYTES_PER_SEC).max(3600))
+}
+
+/// Runs `f` on the blocking pool (store lookups, derivations); a failure is a 500 whose detail
+/// (never plaintext) goes to the log.
+pub(crate) async fn blocking<T, E>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, WebError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(WebError::Internal(format!("{what}: {e}"))),
+        Err(_) => Err(WebError::Internal(format!("{what} task failed"))),
+    }
 }
 
 /// The whole router.
@@ -178,17 +204,15 @@ async fn guard(
     if req.method() == axum::http::Method::POST && !csrf::same_origin(req.headers()) {
         return WebError::Forbidden.into_response();
     }
-    let onion_location = st.config.onion_address.as_ref().and_then(|onion| {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-        (host.as_deref() != Some(onion.as_str())).then(|| {
+    let onion_location = st
+        .config
+        .onion_address
+        .as_ref()
+        .filter(|_| extract::off_onion(&st, req.headers(), req.uri()))
+        .map(|onion| {
             let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
             format!("http://{onion}{path}")
-        })
-    });
+        });
     let mut res = next.run(req).await;
     if let Some(loc) = onion_location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         res.headers_mut()

@@ -7,12 +7,15 @@
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use fluent_templates::fluent_bundle::FluentValue;
 
+use super::extract::off_onion;
 use super::i18n::{Lang, ALL};
-use super::AppState;
+use super::routes::{self, Route};
+use super::{csrf, AppState, MAX_MESSAGE_BYTES};
+use crate::util::size::human_size;
 
 /// One entry of the language switch.
 pub struct LangLink {
@@ -63,49 +66,53 @@ impl Chrome {
         self.title = self.t(id);
         self
     }
+
+    /// The landing page in the page's language.
+    pub fn home_href(&self) -> String {
+        Route::Landing.path(self.lang)
+    }
+
+    /// The submission form in the page's language.
+    pub fn submit_href(&self) -> String {
+        Route::Submit.path(self.lang)
+    }
+
+    /// The login form in the page's language.
+    pub fn login_href(&self) -> String {
+        Route::Login.path(self.lang)
+    }
+
+    /// The stylesheet.
+    pub fn stylesheet_href(&self) -> &'static str {
+        routes::STYLESHEET
+    }
 }
 
 /// The parts of a request a page depends on, as an extractor.
 pub struct Ctx {
     /// The page language (from the URL prefix; English elsewhere).
     pub lang: Lang,
-    path: String,
+    /// The route the request is for, when it is one of [`Route`]'s.
+    route: Option<Route>,
     onion_warning: Option<String>,
-}
-
-/// The host a request was addressed to, without port, lower case.
-pub fn request_host(parts: &Parts) -> Option<String> {
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.host())?;
-    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    Some(host.to_ascii_lowercase())
 }
 
 impl Ctx {
     /// Builds the context from request parts.
     pub fn from_parts(parts: &Parts, state: &AppState) -> Ctx {
-        let path = parts.uri.path().to_owned();
+        let path = parts.uri.path();
         let lang = path
             .trim_start_matches('/')
             .split('/')
             .next()
             .and_then(Lang::from_code)
             .unwrap_or(Lang::En);
-        let onion_warning = state.config.onion_address.as_ref().and_then(|onion| {
-            (request_host(parts).as_deref() != Some(onion.as_str())).then(|| onion.clone())
-        });
+        let onion_warning = off_onion(state, &parts.headers, &parts.uri)
+            .then(|| state.config.onion_address.clone())
+            .flatten();
         Ctx {
             lang,
-            path,
+            route: Route::of_path(path).map(|(r, _)| r),
             onion_warning,
         }
     }
@@ -114,19 +121,16 @@ impl Ctx {
     pub fn chrome(&self, state: &AppState, title_id: &str) -> Chrome {
         // The switch keeps the page (after the language prefix) for GET pages; POST results
         // (receipts, errors) link to the language's start page instead.
-        let rest = self
-            .path
-            .trim_start_matches('/')
-            .split_once('/')
-            .map(|(_, r)| r)
-            .filter(|r| matches!(*r, "" | "submit" | "login"))
-            .unwrap_or("");
+        let kept = self
+            .route
+            .filter(|r| Route::KEPT_BY_LANGUAGE_SWITCH.contains(r))
+            .unwrap_or(Route::Landing);
         let langs = ALL
             .iter()
             .map(|l| LangLink {
                 code: l.code(),
                 name: l.native_name(),
-                href: format!("/{}/{}", l.code(), rest),
+                href: kept.path(*l),
                 current: *l == self.lang,
             })
             .collect();
@@ -185,6 +189,30 @@ pub struct FormView {
     pub max_message_chars: usize,
 }
 
+impl FormView {
+    /// The form posting to `action`, with a token bound to `action`. (The inbox binds its
+    /// token to the session too, and replaces it.)
+    pub fn new(st: &AppState, lang: Lang, action: &str) -> FormView {
+        FormView {
+            action: action.to_owned(),
+            token: csrf::issue(&st.secret, action),
+            message_hint: lang.t_args(
+                "submit-message-hint",
+                &[("kib", FluentValue::from(MAX_MESSAGE_BYTES / 1024))],
+            ),
+            files_hint: lang.t_args(
+                "submit-files-hint",
+                &[(
+                    "limit",
+                    FluentValue::from(human_size(st.config.max_upload_bytes)),
+                )],
+            ),
+            // A character is at least one byte; the server checks bytes.
+            max_message_chars: MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
 /// The submission form.
 #[derive(Template)]
 #[template(path = "submit.html")]
@@ -211,6 +239,29 @@ pub struct ReceiptPage {
     pub codename: Option<String>,
     /// Link back to the inbox, for follow-ups.
     pub back_link: Option<String>,
+}
+
+/// Renders the receipt page: `heading_id` titles it, `codename` is a new source's (shown once),
+/// `back_link` leads a returning source back to the inbox.
+pub fn receipt(
+    st: &AppState,
+    ctx: &Ctx,
+    heading_id: &str,
+    files: u32,
+    codename: Option<String>,
+    back_link: Option<String>,
+) -> Response {
+    let c = ctx.chrome(st, heading_id);
+    render(&ReceiptPage {
+        heading: c.title.clone(),
+        files_text: ctx
+            .lang
+            .t_args("receipt-files", &[("count", FluentValue::from(files))]),
+        c,
+        files,
+        codename,
+        back_link,
+    })
 }
 
 /// An error page.

@@ -1,15 +1,13 @@
 //! Returning sources: login with a codename, the inbox of replies, follow-ups, logout.
 //!
 //! Invariants:
-//! - The codename is used only to derive keys (Argon2id, off the async threads, at most
-//!   [`super::MAX_DERIVATIONS`] at once; beyond that a "busy" page) and is dropped at once.
+//! - The codename is used only to derive keys (see [`super::derive`]: Argon2id, off the async
+//!   threads, a bounded number at once, beyond that a "busy" page) and is dropped at once.
 //! - A failed login gets the same page whatever the reason, and a wrong codename costs the same
 //!   derivation and lookup as a right one, so nothing tells whether a codename ever existed.
 //! - Replies are decrypted in memory for one request, with the session's identity; a source
 //!   can only list or delete replies under its own reference.
 //! - Every form here carries a token bound to the form and to the session.
-
-use std::time::Duration;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
@@ -21,29 +19,28 @@ use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 use zeroize::Zeroize;
 
+use super::derive::{derive_limited, Wait};
+use super::extract::{LangPrefix, SourceSession};
 use super::i18n::Lang;
-use super::misc::check_lang;
-use super::pages::{render, Chrome, Ctx, FormView};
+use super::pages::{receipt, render, Chrome, Ctx, FormView};
+use super::receive::{receive, SourcePlan};
+use super::routes::Route;
 use super::session::Sessions;
-use super::submit::{form_view, receipt, receive, SourcePlan};
-use super::{csrf, AppState, WebError};
+use super::{blocking, csrf, AppState, WebError};
 use crate::export::is_valid_id;
-use crate::server::codename::{self, Derived};
-
-/// How long a first submission waits for a derivation slot before "busy".
-const DERIVATION_WAIT: Duration = Duration::from_secs(120);
+use crate::server::codename;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/{lang}/login", get(login_form).post(login))
-        .route("/{lang}/inbox", get(inbox))
-        .route("/{lang}/inbox/replies/{id}/delete", post(delete_reply))
-        .route("/{lang}/logout", post(logout))
+        .route(Route::Login.pattern(), get(login_form).post(login))
+        .route(Route::Inbox.pattern(), get(inbox))
+        .route(Route::DeleteReply.pattern(), post(delete_reply))
+        .route(Route::Logout.pattern(), post(logout))
 }
 
 /// The follow-up route, with the upload body limit (set by the caller).
 pub(super) fn upload_router() -> Router<AppState> {
-    Router::new().route("/{lang}/inbox/submit", post(inbox_submit))
+    Router::new().route(Route::InboxSubmit.pattern(), post(inbox_submit))
 }
 
 /// The login page.
@@ -84,7 +81,7 @@ struct InboxPage {
 }
 
 fn login_page(st: &AppState, ctx: &Ctx, lang: Lang, failed: bool) -> Response {
-    let action = format!("/{}/login", lang.code());
+    let action = Route::Login.path(lang);
     render(&LoginPage {
         c: ctx.chrome(st, "login-title"),
         token: csrf::issue(&st.secret, &action),
@@ -96,11 +93,10 @@ fn login_page(st: &AppState, ctx: &Ctx, lang: Lang, failed: bool) -> Response {
 
 async fn login_form(
     State(st): State<AppState>,
-    Path(lang): Path<String>,
+    LangPrefix(lang): LangPrefix,
     ctx: Ctx,
-) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
-    Ok(login_page(&st, &ctx, lang, false))
+) -> Response {
+    login_page(&st, &ctx, lang, false)
 }
 
 #[derive(Deserialize)]
@@ -111,45 +107,14 @@ struct LoginForm {
     codename: String,
 }
 
-/// Runs the derivation behind the derivation limit. `wait`: queue for a slot (first
-/// submissions) instead of answering "busy" at once (logins).
-pub async fn derive_limited(
-    st: &AppState,
-    normalised: zeroize::Zeroizing<String>,
-    wait: bool,
-) -> Result<Derived, WebError> {
-    let permit = if wait {
-        match tokio::time::timeout(DERIVATION_WAIT, st.derivations.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => return Err(WebError::Busy),
-        }
-    } else {
-        st.derivations
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| WebError::Busy)?
-    };
-    let secret = st.secret.clone();
-    let derived = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        codename::derive(&normalised, &secret)
-    })
-    .await
-    .map_err(|_| WebError::Internal("derivation task failed".into()))?
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(derived)
-}
-
 async fn login(
     State(st): State<AppState>,
-    Path(lang): Path<String>,
+    LangPrefix(lang): LangPrefix,
     ctx: Ctx,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
     let Form(mut form) = form.map_err(|_| WebError::BadRequest)?;
-    let action = format!("/{}/login", lang.code());
-    if !csrf::check(&st.secret, &action, &form.token) {
+    if !csrf::check(&st.secret, &Route::Login.path(lang), &form.token) {
         form.codename.zeroize();
         return Err(WebError::Forbidden);
     }
@@ -159,13 +124,10 @@ async fn login(
     let Ok(normalised) = normalised else {
         return Ok(login_page(&st, &ctx, lang, true));
     };
-    let derived = derive_limited(&st, normalised, false).await?;
+    let derived = derive_limited(&st, normalised, Wait::No).await?;
     let store = st.store.clone();
     let lookup = derived.lookup;
-    let found = tokio::task::spawn_blocking(move || store.source_by_lookup(&lookup))
-        .await
-        .map_err(|_| WebError::Internal("lookup task failed".into()))?
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let found = blocking("lookup", move || store.source_by_lookup(&lookup)).await?;
     let Some(source) = found else {
         return Ok(login_page(&st, &ctx, lang, true));
     };
@@ -173,42 +135,33 @@ async fn login(
         .sessions
         .create(source, derived.reply_identity)
         .map_err(|_| WebError::Internal("session id".into()))?;
-    let mut res = Redirect::to(&format!("/{}/inbox", lang.code())).into_response();
+    let mut res = Redirect::to(&Route::Inbox.path(lang)).into_response();
     res.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(res)
 }
 
-fn to_login(lang: Lang) -> Response {
-    Redirect::to(&format!("/{}/login", lang.code())).into_response()
-}
-
-/// The token of the delete buttons is bound to the session, not to one reply: which replies a
-/// session may delete is decided by the store, under the session's own reference.
-fn delete_binding(lang: Lang) -> String {
-    format!("/{}/inbox/replies/delete", lang.code())
-}
-
-/// Binds a form's token to the session: a token from one session is useless in another.
-fn binding(action: &str, session_hex: &str) -> String {
-    format!("{action}|{session_hex}")
+/// Binds a form's token to the session: a token from one session is useless in another. The
+/// delete buttons' token is bound to [`Route::DeleteReply`]'s path with its `{id}` left in: one
+/// token for all of a session's replies, since which replies a session may delete is decided by
+/// the store, under the session's own reference.
+fn binding(route: Route, lang: Lang, session: &SourceSession) -> String {
+    format!("{}|{}", route.path(lang), session.0.id_hex)
 }
 
 async fn inbox(
     State(st): State<AppState>,
-    Path(lang): Path<String>,
+    LangPrefix(lang): LangPrefix,
     ctx: Ctx,
-    headers: HeaderMap,
+    session: Option<SourceSession>,
 ) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
-    let Some(cur) = st.sessions.current(&headers) else {
-        return Ok(to_login(lang));
+    let Some(session) = session else {
+        return Ok(Redirect::to(&Route::Login.path(lang)).into_response());
     };
+    let cur = &session.0;
     let store = st.store.clone();
     let reference = cur.source.reference.clone();
-    let records = tokio::task::spawn_blocking(move || store.replies_for(&reference))
-        .await
-        .map_err(|_| WebError::Internal("replies task failed".into()))?
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let records = blocking("replies", move || store.replies_for(&reference)).await?;
+    let delete_token = csrf::issue(&st.secret, &binding(Route::DeleteReply, lang, &session));
     let mut replies = Vec::new();
     for r in records {
         let Ok(bytes) = hex::decode(&r.ciphertext) else {
@@ -219,28 +172,25 @@ async fn inbox(
             // Not for this source's key (should not happen): skip, say nothing.
             Err(_) => continue,
         };
-        let delete_action = format!("/{}/inbox/replies/{}/delete", lang.code(), r.id);
         replies.push(ReplyView {
             day_text: lang.t_args(
                 "inbox-reply-day",
                 &[("day", FluentValue::from(r.day.clone()))],
             ),
-            delete_token: csrf::issue(&st.secret, &binding(&delete_binding(lang), &cur.id_hex)),
-            delete_action,
+            delete_token: delete_token.clone(),
+            delete_action: Route::delete_reply(lang, &r.id),
             id: r.id,
             text,
         });
     }
-    let submit_action = format!("/{}/inbox/submit", lang.code());
-    let mut form = form_view(&st, lang, &submit_action);
-    form.token = csrf::issue(&st.secret, &binding(&submit_action, &cur.id_hex));
-    let logout_action = format!("/{}/logout", lang.code());
+    let mut form = FormView::new(&st, lang, &Route::InboxSubmit.path(lang));
+    form.token = csrf::issue(&st.secret, &binding(Route::InboxSubmit, lang, &session));
     Ok(render(&InboxPage {
         c: ctx.chrome(&st, "inbox-title"),
         replies,
         form,
-        logout_token: csrf::issue(&st.secret, &binding(&logout_action, &cur.id_hex)),
-        logout_action,
+        logout_token: csrf::issue(&st.secret, &binding(Route::Logout, lang, &session)),
+        logout_action: Route::Logout.path(lang),
     }))
 }
 
@@ -250,20 +200,22 @@ struct TokenForm {
     token: String,
 }
 
+#[derive(Deserialize)]
+struct ReplyId {
+    id: String,
+}
+
 async fn delete_reply(
     State(st): State<AppState>,
-    Path((lang, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    LangPrefix(lang): LangPrefix,
+    Path(ReplyId { id }): Path<ReplyId>,
+    session: SourceSession,
     form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
-    let Some(cur) = st.sessions.current(&headers) else {
-        return Err(WebError::Unauthorized);
-    };
     let Form(form) = form.map_err(|_| WebError::BadRequest)?;
     if !csrf::check(
         &st.secret,
-        &binding(&delete_binding(lang), &cur.id_hex),
+        &binding(Route::DeleteReply, lang, &session),
         &form.token,
     ) {
         return Err(WebError::Forbidden);
@@ -272,33 +224,33 @@ async fn delete_reply(
         return Err(WebError::NotFound);
     }
     let store = st.store.clone();
-    let reference = cur.source.reference.clone();
-    let deleted = tokio::task::spawn_blocking(move || store.delete_reply(&reference, &id))
-        .await
-        .map_err(|_| WebError::Internal("delete task failed".into()))?
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let reference = session.0.source.reference.clone();
+    let deleted = blocking("delete", move || store.delete_reply(&reference, &id)).await?;
     if !deleted {
         return Err(WebError::NotFound);
     }
-    Ok(Redirect::to(&format!("/{}/inbox", lang.code())).into_response())
+    Ok(Redirect::to(&Route::Inbox.path(lang)).into_response())
 }
 
 async fn logout(
     State(st): State<AppState>,
-    Path(lang): Path<String>,
+    LangPrefix(lang): LangPrefix,
+    session: Option<SourceSession>,
     headers: HeaderMap,
     form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
     let Form(form) = form.map_err(|_| WebError::BadRequest)?;
-    if let Some(cur) = st.sessions.current(&headers) {
-        let action = format!("/{}/logout", lang.code());
-        if !csrf::check(&st.secret, &binding(&action, &cur.id_hex), &form.token) {
+    if let Some(session) = session {
+        if !csrf::check(
+            &st.secret,
+            &binding(Route::Logout, lang, &session),
+            &form.token,
+        ) {
             return Err(WebError::Forbidden);
         }
         st.sessions.end(&headers);
     }
-    let mut res = Redirect::to(&format!("/{}/", lang.code())).into_response();
+    let mut res = Redirect::to(&Route::Landing.path(lang)).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, Sessions::clear_cookie());
     Ok(res)
@@ -306,32 +258,26 @@ async fn logout(
 
 async fn inbox_submit(
     State(st): State<AppState>,
-    Path(lang): Path<String>,
+    LangPrefix(lang): LangPrefix,
     ctx: Ctx,
+    session: SourceSession,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, WebError> {
-    let lang = check_lang(&lang)?;
-    let Some(cur) = st.sessions.current(&headers) else {
-        return Err(WebError::Unauthorized);
-    };
-    let action = format!("/{}/inbox/submit", lang.code());
     let received = receive(
         &st,
-        &binding(&action, &cur.id_hex),
+        &binding(Route::InboxSubmit, lang, &session),
         &headers,
         multipart,
-        SourcePlan::Existing(cur.source.clone()),
+        SourcePlan::Existing(session.0.source.clone()),
     )
     .await?;
-    let back = format!("/{}/inbox", lang.code());
     Ok(receipt(
         &st,
         &ctx,
-        lang,
         "inbox-sent-title",
         received.files,
         None,
-        Some(back),
+        Some(Route::Inbox.path(lang)),
     ))
 }
