@@ -1,16 +1,14 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-//! End-to-end tests of `witness-review reply` on synthetic decrypted submissions.
+//! `witness-review reply`: the reply file it writes (its name, that the source, every reviewer
+//! and the replying reviewer can read it, with this crate and with the reference `age`, and that
+//! the server's check accepts it), and that bad input is refused with one line and no file, and
+//! nothing is ever overwritten.
 //!
 //! A decrypted submission folder is built here as `witness-review decrypt` writes it (a
-//! `submission.json` holding an envelope with a `source` and `reviewers`), so these tests run
-//! with `--no-default-features`. They check what a reviewer and an operator would: the file
-//! name, that the source, every reviewer and the replying reviewer can read the reply (with
-//! this crate and with the reference `age`), that the server's check accepts it, and that bad
-//! input is refused with one line and no file, and nothing is ever overwritten.
+//! `submission.json` holding an envelope with a `source` and `reviewers`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use age::secrecy::ExposeSecret;
 use witness_drop::envelope::{Envelope, SourceInfo, ENVELOPE_FORMAT};
@@ -21,47 +19,9 @@ use witness_drop::reply::{
 use witness_drop::review::decrypt::{DecryptedSubmission, Verification};
 use witness_drop::review::reply::write_reply_file;
 
+use crate::util::{reference_age_missing, review, stderr, stdout, TestCommand};
+
 const TEXT: &str = "Thank you. Which day did you see the convoy, and from where?\n— «amber» ✓\n";
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-fn review() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_witness-review"));
-    c.env_remove("WITNESS_REVIEW_PASSPHRASE")
-        .stdin(Stdio::null());
-    c
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "expected success\nstdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn assert_fails_with(o: &Output, needle: &str) {
-    assert!(
-        !o.status.success(),
-        "expected failure\nstdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("witness-review: error: "), "{err}");
-    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
-}
 
 /// Writes an identity file as age-keygen does.
 fn write_identity(path: &Path, id: &age::x25519::Identity) {
@@ -167,9 +127,9 @@ fn setup() -> Setup {
     }
 }
 
-fn reply(s: &Setup, submission: &Path, message: &Path) -> Output {
-    review()
-        .arg("reply")
+fn reply(s: &Setup, submission: &Path, message: &Path) -> TestCommand {
+    let mut cmd = review();
+    cmd.arg("reply")
         .arg("--identity")
         .arg(&s.my_key)
         .arg("--submission")
@@ -178,8 +138,8 @@ fn reply(s: &Setup, submission: &Path, message: &Path) -> Output {
         .arg(message)
         .arg("--out")
         .arg(&s.out)
-        .output()
-        .expect("run witness-review")
+        .show_folder(s.tmp.path());
+    cmd
 }
 
 /// The files in `dir`, sorted; none if it does not exist.
@@ -194,9 +154,9 @@ fn listing(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Checks the single new reply file named on stdout and returns its path.
+/// Checks the single new reply file named on stdout of a successful run (`.ok()`) and returns
+/// its path.
 fn written(s: &Setup, o: &Output) -> PathBuf {
-    assert_ok(o);
     let out = stdout(o);
     let name = out.lines().next().unwrap().to_owned();
     let parsed = parse_reply_file_name(&name).unwrap_or_else(|| panic!("bad name {name:?}"));
@@ -217,7 +177,7 @@ fn written(s: &Setup, o: &Output) -> PathBuf {
 #[test]
 fn reply_is_readable_by_the_source_and_every_reviewer_and_passes_the_server_check() {
     let s = setup();
-    let o = reply(&s, &s.submission, &s.message);
+    let o = reply(&s, &s.submission, &s.message).ok();
     let path = written(&s, &o);
     assert!(stderr(&o).contains("amber heron"), "{}", stderr(&o));
 
@@ -250,12 +210,15 @@ fn reply_is_readable_by_the_source_and_every_reviewer_and_passes_the_server_chec
 #[test]
 fn a_second_reply_is_a_second_file_and_the_first_is_untouched() {
     let s = setup();
-    let first = written(&s, &reply(&s, &s.submission, &s.message));
+    let first = written(&s, &reply(&s, &s.submission, &s.message).ok());
     let first_bytes = fs::read(&first).unwrap();
     let second_text = "One more question: were you alone?";
     let m2 = s.tmp.path().join("reply2.txt");
     fs::write(&m2, second_text).unwrap();
-    let second = written(&s, &reply(&s, &s.submission.join("submission.json"), &m2));
+    let second = written(
+        &s,
+        &reply(&s, &s.submission.join("submission.json"), &m2).ok(),
+    );
     assert_ne!(first, second);
     assert_eq!(fs::read(&first).unwrap(), first_bytes);
     assert_eq!(listing(&s.out).len(), 2);
@@ -281,26 +244,11 @@ fn a_passphrase_protected_identity_works_through_the_environment() {
     w.finish().unwrap();
     fs::write(&s.my_key, &protected).unwrap();
 
-    let mut cmd = review();
-    cmd.arg("reply")
-        .arg("--identity")
-        .arg(&s.my_key)
-        .arg("--submission")
-        .arg(&s.submission)
-        .arg("--message")
-        .arg(&s.message)
-        .arg("--out")
-        .arg(&s.out);
-    let wrong = cmd
-        .env("WITNESS_REVIEW_PASSPHRASE", "wrong")
-        .output()
-        .unwrap();
-    assert_fails_with(&wrong, "wrong passphrase");
+    let mut cmd = reply(&s, &s.submission, &s.message);
+    cmd.env("WITNESS_REVIEW_PASSPHRASE", "wrong")
+        .fails_with_one_line("wrong passphrase");
     assert!(listing(&s.out).is_empty());
-    let ok = cmd
-        .env("WITNESS_REVIEW_PASSPHRASE", "correct horse")
-        .output()
-        .unwrap();
+    let ok = cmd.env("WITNESS_REVIEW_PASSPHRASE", "correct horse").ok();
     let path = written(&s, &ok);
     let bytes = fs::read(path).unwrap();
     assert_eq!(decrypt_reply(&bytes, &s.me).unwrap().as_str(), TEXT);
@@ -308,18 +256,11 @@ fn a_passphrase_protected_identity_works_through_the_environment() {
 
 #[test]
 fn reference_age_decrypts_the_reply_with_the_source_identity() {
-    if Command::new("age").arg("--version").output().is_err() {
-        if std::env::var("WITNESS_DROP_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("reference age not installed and WITNESS_DROP_REQUIRE_TOOLS=1");
-        }
-        println!(
-            "SKIPPED: reference_age_decrypts_the_reply_with_the_source_identity: reference age \
-             not installed"
-        );
+    if reference_age_missing("reference_age_decrypts_the_reply_with_the_source_identity") {
         return;
     }
     let s = setup();
-    let path = written(&s, &reply(&s, &s.submission, &s.message));
+    let path = written(&s, &reply(&s, &s.submission, &s.message).ok());
     for key in [&s.source_key, &s.my_key] {
         let o = Command::new("age")
             .arg("-d")
@@ -340,9 +281,7 @@ fn reference_age_decrypts_the_reply_with_the_source_identity() {
 fn refuses_a_submission_without_a_reply_channel() {
     let s = setup();
     let old = write_submission(&s.tmp.path().join("decrypted"), envelope(None, vec![]));
-    let o = reply(&s, &old, &s.message);
-    assert_fails_with(
-        &o,
+    reply(&s, &old, &s.message).fails_with_one_line(
         "this submission has no reply channel (sent before codenames existed)",
     );
     assert!(listing(&s.out).is_empty());
@@ -395,8 +334,7 @@ fn refuses_a_bad_reference_or_recipient_in_submission_json() {
             &s.tmp.path().join("decrypted"),
             envelope(Some(source), reviewers),
         );
-        let o = reply(&s, &sub, &s.message);
-        assert_fails_with(&o, needle);
+        let o = reply(&s, &sub, &s.message).fails_with_one_line(needle);
         assert!(!stderr(&o).contains('\u{202e}'));
         assert!(listing(&s.out).is_empty());
     }
@@ -404,9 +342,9 @@ fn refuses_a_bad_reference_or_recipient_in_submission_json() {
     let junk = s.tmp.path().join("junk");
     fs::create_dir_all(&junk).unwrap();
     fs::write(junk.join("submission.json"), "{\"source\": 3").unwrap();
-    assert_fails_with(&reply(&s, &junk, &s.message), "not a submission.json");
+    reply(&s, &junk, &s.message).fails_with_one_line("not a submission.json");
     let missing = s.tmp.path().join("nowhere");
-    assert_fails_with(&reply(&s, &missing, &s.message), "cannot read");
+    reply(&s, &missing, &s.message).fails_with_one_line("cannot read");
     assert!(listing(&s.out).is_empty());
 }
 
@@ -414,25 +352,23 @@ fn refuses_a_bad_reference_or_recipient_in_submission_json() {
 fn refuses_a_missing_empty_long_or_binary_message() {
     let s = setup();
     let m = s.tmp.path().join("m.txt");
-    let o = reply(&s, &s.submission, &m);
-    assert_fails_with(&o, "cannot read the message file");
+    reply(&s, &s.submission, &m).fails_with_one_line("cannot read the message file");
 
     for empty in ["", " \n\t\n"] {
         fs::write(&m, empty).unwrap();
-        assert_fails_with(&reply(&s, &s.submission, &m), "is empty");
+        reply(&s, &s.submission, &m).fails_with_one_line("is empty");
     }
     let long = "q".repeat(MAX_REPLY_TEXT + 1);
     fs::write(&m, &long).unwrap();
-    let o = reply(&s, &s.submission, &m);
-    assert_fails_with(&o, "longer than");
+    let o = reply(&s, &s.submission, &m).fails_with_one_line("longer than");
     assert!(!stderr(&o).contains("qqqq"));
 
     fs::write(&m, [0xffu8, 0xfe, b'a']).unwrap();
-    assert_fails_with(&reply(&s, &s.submission, &m), "not UTF-8");
+    reply(&s, &s.submission, &m).fails_with_one_line("not UTF-8");
 
     // Exactly the limit is fine.
     fs::write(&m, "q".repeat(MAX_REPLY_TEXT)).unwrap();
-    let path = written(&s, &reply(&s, &s.submission, &m));
+    let path = written(&s, &reply(&s, &s.submission, &m).ok());
     let bytes = fs::read(path).unwrap();
     assert_eq!(
         decrypt_reply(&bytes, &s.source).unwrap().len(),
@@ -446,7 +382,7 @@ fn refuses_a_recipients_file_as_identity_and_an_output_that_is_a_file() {
     let s = setup();
     let recipients = s.tmp.path().join("recipients.txt");
     fs::write(&recipients, format!("{}\n", s.me.to_public())).unwrap();
-    let o = review()
+    review()
         .arg("reply")
         .arg("--identity")
         .arg(&recipients)
@@ -456,13 +392,12 @@ fn refuses_a_recipients_file_as_identity_and_an_output_that_is_a_file() {
         .arg(&s.message)
         .arg("--out")
         .arg(&s.out)
-        .output()
-        .unwrap();
-    assert_fails_with(&o, "cannot load your identity");
+        .show_folder(s.tmp.path())
+        .fails_with_one_line("cannot load your identity");
     assert!(!s.out.exists());
 
     fs::write(&s.out, b"not a folder").unwrap();
-    assert_fails_with(&reply(&s, &s.submission, &s.message), "output folder");
+    reply(&s, &s.submission, &s.message).fails_with_one_line("output folder");
     assert_eq!(fs::read(&s.out).unwrap(), b"not a folder");
 }
 
@@ -473,7 +408,7 @@ fn an_existing_output_file_is_never_overwritten() {
     fs::create_dir_all(&s.out).unwrap();
     let name = format!("reply-{}-{}.age", s.reference, new_id().unwrap());
     fs::write(s.out.join(&name), b"earlier").unwrap();
-    let path = written(&s, &reply(&s, &s.submission, &s.message));
+    let path = written(&s, &reply(&s, &s.submission, &s.message).ok());
     assert_ne!(path, s.out.join(&name));
     assert_eq!(fs::read(s.out.join(&name)).unwrap(), b"earlier");
 
