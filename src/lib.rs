@@ -18,7 +18,7 @@
 //!   [`safename`] (file names made safe), and [`util`] (private files, capped reads, sizes).
 //! - [`review`]: the reviewer's offline tool, `witness-review`. It builds without the `server`
 //!   feature, so without axum, tokio or sled.
-//! - [`server`]: the server and the operator's commands, `witness-drop`; the one module behind
+//! - `server`: the server and the operator's commands, `witness-drop`; the one module behind
 //!   the `server` feature.
 //! - `src/bin/`: the two binaries, which parse arguments, call the library and print.
 #![forbid(unsafe_code)]

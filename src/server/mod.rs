@@ -10,11 +10,11 @@
 //! - [`config`]: the TOML configuration and its `WITNESS_DROP_*` overrides.
 //! - [`secrets`]: the instance secret (form tokens, codename derivation salt).
 //! - [`store`]: the sled index, the ledger and the ciphertext files (with [`store::blobfile`]).
-//! - [`upload`]: one submission's encryption pipeline, from first byte to durable commit.
+//! - `upload`: one submission's encryption pipeline, from first byte to durable commit.
 //! - [`codename`]: codenames, designations and what the server derives from a codename.
 //! - [`operator`]: `export`, `import-replies`, `purge`, `check`, `demo`, over the admin socket
 //!   or directly.
-//! - [`web`]: the source interface (axum).
+//! - `web`: the source interface (axum).
 //! - [`serve`]: `witness-drop serve`, which opens all of the above in order.
 
 pub mod codename;
@@ -23,5 +23,5 @@ pub mod operator;
 pub mod secrets;
 pub mod serve;
 pub mod store;
-pub mod upload;
-pub mod web;
+pub(crate) mod upload;
+pub(crate) mod web;

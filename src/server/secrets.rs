@@ -5,17 +5,39 @@
 //! tokens, and (with a source's codename) the Argon2id derivations of returning sources, so a
 //! copy of the database alone does not allow guessing codenames offline.
 
-use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::util::files::{create_new_private_file, sync_dir};
+
 /// File name inside the data folder.
 pub const SECRET_FILE: &str = "instance.secret";
+
+/// Why the instance secret could not be read or made.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The OS random generator failed.
+    #[error("the operating system's random generator failed: {0}")]
+    Random(getrandom::Error),
+    /// The file could not be created, written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The secret's path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file is not 32 bytes long.
+    #[error("{} is not a 32-byte instance secret", path.display())]
+    WrongSize {
+        /// The secret's path.
+        path: PathBuf,
+    },
+}
 
 /// The instance secret.
 #[derive(Clone)]
@@ -29,36 +51,42 @@ impl std::fmt::Debug for InstanceSecret {
 
 impl InstanceSecret {
     /// Reads `DATA/instance.secret`, creating it at first start.
-    pub fn load_or_create(data_dir: &Path) -> io::Result<InstanceSecret> {
+    pub fn load_or_create(data_dir: &Path) -> Result<InstanceSecret, SecretError> {
         let path = data_dir.join(SECRET_FILE);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
+        let io_err = |source| SecretError::Io {
+            path: path.clone(),
+            source,
+        };
+        match create_new_private_file(&path) {
             Ok(mut f) => {
                 let mut key = Zeroizing::new([0u8; 32]);
-                getrandom::fill(&mut key[..]).map_err(|e| io::Error::other(e.to_string()))?;
-                f.write_all(&key[..])?;
-                f.sync_all()?;
-                std::fs::File::open(data_dir)?.sync_all()?;
+                getrandom::fill(&mut key[..]).map_err(SecretError::Random)?;
+                f.write_all(&key[..])
+                    .and_then(|()| f.sync_all())
+                    .map_err(io_err)?;
+                sync_dir(data_dir).map_err(|source| SecretError::Io {
+                    path: data_dir.to_path_buf(),
+                    source,
+                })?;
                 Ok(InstanceSecret(key))
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let mut f = std::fs::File::open(&path)?;
+                let mut f = std::fs::File::open(&path).map_err(io_err)?;
                 let mut key = Zeroizing::new([0u8; 32]);
-                f.read_exact(&mut key[..])?;
                 let mut extra = [0u8; 1];
-                if f.read(&mut extra)? != 0 {
-                    return Err(io::Error::other(format!(
-                        "{} is not a 32-byte instance secret",
-                        path.display()
-                    )));
+                match f.read_exact(&mut key[..]) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                        return Err(SecretError::WrongSize { path });
+                    }
+                    Err(e) => return Err(io_err(e)),
+                }
+                if f.read(&mut extra).map_err(io_err)? != 0 {
+                    return Err(SecretError::WrongSize { path });
                 }
                 Ok(InstanceSecret(key))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(io_err(e)),
         }
     }
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::keys::{KeysError, LiveRecipients};
 use crate::server::config::Config;
 use crate::server::operator::socket;
-use crate::server::secrets::{InstanceSecret, SECRET_FILE};
+use crate::server::secrets::{InstanceSecret, SecretError, SECRET_FILE};
 use crate::server::store::{Store, StoreError};
 use crate::server::web::{self, AppState};
 
@@ -56,13 +56,8 @@ pub enum ServeError {
         sources: usize,
     },
     /// The instance secret could not be read or created.
-    #[error("cannot read or create the instance secret {}: {source}", path.display())]
-    Secret {
-        /// The secret's path.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
+    #[error("cannot read or create the instance secret: {0}")]
+    Secret(#[from] SecretError),
     /// The async runtime did not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] io::Error),
@@ -100,11 +95,7 @@ pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
             sources: store.source_count(),
         });
     }
-    let secret =
-        InstanceSecret::load_or_create(&config.data_dir).map_err(|source| ServeError::Secret {
-            path: secret_path,
-            source,
-        })?;
+    let secret = InstanceSecret::load_or_create(&config.data_dir)?;
     let state = AppState::new(config, recipients, store.clone(), secret);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

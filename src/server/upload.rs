@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::day::exact_utc_now;
 use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, ENVELOPE_FORMAT};
 use crate::export::{file_blob_name, ENVELOPE_BLOB};
-use crate::ledger::{BlobDigest, LedgerEntry};
+use crate::ledger::BlobDigest;
 use crate::server::store::{BlobWriter, Store, StoreError};
 
 /// Messages queued between the handler and the worker; each holds at most one batch of body
@@ -60,19 +60,8 @@ enum Cmd {
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
-        reply: oneshot::Sender<Result<Committed, UploadError>>,
+        reply: oneshot::Sender<Result<(), UploadError>>,
     },
-}
-
-/// A committed submission.
-#[derive(Debug, Clone)]
-pub struct Committed {
-    /// The submission id.
-    pub id: String,
-    /// Its ledger entry.
-    pub ledger: LedgerEntry,
-    /// Number of attached files.
-    pub files: u32,
 }
 
 /// One submission being received.
@@ -197,7 +186,7 @@ impl Upload {
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
-    ) -> Result<Committed, UploadError> {
+    ) -> Result<(), UploadError> {
         if self.in_file {
             self.end_file().await?;
         }
@@ -337,7 +326,7 @@ impl Worker {
         message: Zeroizing<String>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
-    ) -> Result<Committed, UploadError> {
+    ) -> Result<(), UploadError> {
         let record = match (new_source, &source) {
             (Some(lookup), Some(info)) => Some((lookup, info.clone())),
             _ => None,
@@ -352,11 +341,8 @@ impl Worker {
             source,
             reviewers: self.recipients.iter().map(|r| r.to_string()).collect(),
         };
-        let json = Zeroizing::new(
-            serde_json::to_vec(&envelope).map_err(|e| std::io::Error::other(e.to_string()))?,
-        );
+        let json = Zeroizing::new(serde_json::to_vec(&envelope).map_err(std::io::Error::from)?);
         // The envelope's copy of the message is not zeroised by serde; drop it promptly.
-        let files = envelope.attachments.len() as u32;
         drop(envelope);
         let mut sealer =
             Sealer::without_hashes(&self.recipients, self.store.blob_writer(&self.id, 0)?)?;
@@ -369,11 +355,7 @@ impl Worker {
             sha256: cipher.sha256,
         }];
         blobs.append(&mut self.blobs);
-        let ledger = self.store.commit(&self.id, blobs, record)?;
-        Ok(Committed {
-            id: self.id.clone(),
-            ledger,
-            files,
-        })
+        self.store.commit(&self.id, blobs, record)?;
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@
 //! and passes it to an I/O thread, which writes it and gives it back for reuse. So encryption,
 //! hashing and the copy into the kernel run at the same time, on both cores.
 //!
-//! Every [`SYNC_EVERY`] bytes a writeback thread makes what is written so far durable
+//! Every `SYNC_EVERY` bytes a writeback thread makes what is written so far durable
 //! (`fdatasync`) and then tells the kernel it may drop those pages from its cache
 //! (`posix_fadvise(DONTNEED)`). The final fsync before the receipt then waits only for the
 //! last few MiB, and a large upload recycles a few MiB of page cache instead of taking 1 GiB
@@ -28,9 +28,8 @@
 //! writes with this writeback (`blob_writer_throughput` below, on each version), and made whole
 //! uploads slower there (4.0-5.9 s for 1 GiB against 3.3-3.4 s). It was not kept.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -38,6 +37,7 @@ use std::thread::JoinHandle;
 use sha2::Digest;
 
 use crate::envelope::Digest256;
+use crate::util::files::create_new_private_file;
 
 /// Bytes per buffer, and per write.
 pub const BUFFER: usize = 1024 * 1024;
@@ -100,11 +100,7 @@ pub struct BlobWriter {
 impl BlobWriter {
     /// Creates `path` (it must not exist), mode 0600, and starts the writer's threads.
     pub fn create(path: &Path) -> io::Result<BlobWriter> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+        let file = create_new_private_file(path)?;
         let (tx, hash_rx) = sync_channel::<Buf>(POOL);
         let (io_tx, io_rx) = sync_channel::<Buf>(POOL);
         let (free_tx, free) = sync_channel::<Buf>(POOL);

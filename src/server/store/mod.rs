@@ -9,7 +9,7 @@
 //!   ledger entry; then sled is flushed. Only after [`Store::commit`] returns may a receipt be
 //!   shown.
 //! - A blob folder without a record is garbage from a crash or an aborted upload:
-//!   [`Store::sweep`] removes it at every open. Purge removes the record first, for the same
+//!   `Store::sweep` removes it at every open. Purge removes the record first, for the same
 //!   reason.
 //!
 //! Why the ciphertext is not inside sled: sled 0.34 keeps values inside its tree nodes and
@@ -33,7 +33,6 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -46,6 +45,7 @@ use crate::day::Day;
 use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
 use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
+use crate::util::files::{create_private_dir, ensure_private_dir, sync_dir};
 pub use blobfile::BlobWriter;
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
@@ -149,28 +149,11 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-/// Creates a private folder (0700) if it does not exist.
-pub fn private_dir(path: &Path) -> io::Result<()> {
-    match fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-fn sync_dir(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
-}
-
 impl Store {
     /// Opens (or creates) the database in `data_dir` and sweeps what crashed or aborted uploads
     /// left behind.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        private_dir(data_dir)?;
+        ensure_private_dir(data_dir)?;
         let path = data_dir.join("db");
         let db = sled::Config::new()
             .path(&path)
@@ -186,7 +169,7 @@ impl Store {
                 other => StoreError::Db(other),
             })?;
         let blobs = data_dir.join("blobs");
-        private_dir(&blobs)?;
+        ensure_private_dir(&blobs)?;
         let store = Store {
             subs: db.open_tree("subs")?,
             ledger: db.open_tree("ledger")?,
@@ -242,7 +225,7 @@ impl Store {
     pub fn begin_upload(&self) -> Result<String, StoreError> {
         let id = crate::export::new_id().map_err(|e| corrupt(format!("random: {e}")))?;
         let dir = self.blob_dir(&id_bytes(&id)?);
-        fs::DirBuilder::new().mode(0o700).create(dir)?;
+        create_private_dir(&dir)?;
         Ok(id)
     }
 
