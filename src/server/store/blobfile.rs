@@ -30,7 +30,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -95,11 +95,36 @@ pub struct BlobWriter {
     /// The I/O thread; gives the file back for the final fsync.
     io: Option<JoinHandle<io::Result<File>>>,
     size: u64,
+    /// The file, for errors.
+    path: PathBuf,
+}
+
+/// Why a writer's threads failed, with the file they were writing. Carried inside the
+/// `io::Error` that [`BlobWriter`]'s methods return.
+#[derive(Debug, thiserror::Error)]
+#[error("ciphertext file {}: {why}", path.display())]
+pub struct WriterFailed {
+    /// The file being written.
+    pub path: PathBuf,
+    /// What failed.
+    pub why: WriterFault,
+}
+
+/// What failed in a [`BlobWriter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WriterFault {
+    /// A writer thread panicked.
+    #[error("a writer thread failed")]
+    ThreadFailed,
+    /// The writer was used after it stopped.
+    #[error("the writer has stopped")]
+    Stopped,
 }
 
 impl BlobWriter {
     /// Creates `path` (it must not exist), mode 0600, and starts the writer's threads.
     pub fn create(path: &Path) -> io::Result<BlobWriter> {
+        let shown = path.to_path_buf();
         let file = create_new_private_file(path)?;
         let (tx, hash_rx) = sync_channel::<Buf>(POOL);
         let (io_tx, io_rx) = sync_channel::<Buf>(POOL);
@@ -128,6 +153,7 @@ impl BlobWriter {
             hasher: Some(hasher),
             io: Some(io),
             size: 0,
+            path: shown,
         })
     }
 
@@ -171,13 +197,20 @@ impl BlobWriter {
         }
     }
 
+    fn failed(&self, why: WriterFault) -> io::Error {
+        io::Error::other(WriterFailed {
+            path: self.path.clone(),
+            why,
+        })
+    }
+
     /// The error of a writer whose threads stopped early: the I/O thread's own error.
     fn stopped(&mut self) -> io::Error {
         self.tx = None;
         match self.io.take().map(JoinHandle::join) {
             Some(Ok(Err(e))) => e,
-            Some(Err(_)) => io::Error::other("blob writer thread failed"),
-            _ => io::Error::other("blob writer stopped"),
+            Some(Err(_)) => self.failed(WriterFault::ThreadFailed),
+            _ => self.failed(WriterFault::Stopped),
         }
     }
 
@@ -190,14 +223,14 @@ impl BlobWriter {
             .hasher
             .take()
             .map(JoinHandle::join)
-            .ok_or_else(|| io::Error::other("blob writer already finished"))?
-            .map_err(|_| io::Error::other("blob hash thread failed"))?;
+            .ok_or_else(|| self.failed(WriterFault::Stopped))?
+            .map_err(|_| self.failed(WriterFault::ThreadFailed))?;
         let file = self
             .io
             .take()
             .map(JoinHandle::join)
-            .ok_or_else(|| io::Error::other("blob writer already finished"))?
-            .map_err(|_| io::Error::other("blob writer thread failed"))??;
+            .ok_or_else(|| self.failed(WriterFault::Stopped))?
+            .map_err(|_| self.failed(WriterFault::ThreadFailed))??;
         file.sync_all()?;
         // Durable and clean: the kernel may drop the rest of its cached pages.
         drop_cached(&file, 0, self.size);
@@ -211,7 +244,7 @@ impl BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.tx.is_none() {
-            return Err(io::Error::other("blob writer stopped"));
+            return Err(self.failed(WriterFault::Stopped));
         }
         let mut buf = match self.buf.take() {
             Some(b) => b,
