@@ -165,40 +165,6 @@ pub fn identity_line(identity: &age::x25519::Identity) -> SecretString {
 mod tests {
     use super::*;
 
-    /// The README's figures for one derivation: `cargo test --release --lib derivation_cost
-    /// -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing figures, not a check"]
-    fn derivation_cost() {
-        let secret = InstanceSecret::for_tests(7);
-        let mut times: Vec<f64> = (0..20)
-            .map(|i| {
-                let started = std::time::Instant::now();
-                derive(&format!("timing{i}"), &secret).unwrap();
-                started.elapsed().as_secs_f64()
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        println!(
-            "Argon2id m={ARGON2_M_KIB} KiB t={ARGON2_T} p={ARGON2_P}: median {:.3} s, min {:.3} s, max {:.3} s over {} runs",
-            times[times.len() / 2],
-            times[0],
-            times[times.len() - 1],
-            times.len()
-        );
-        let started = std::time::Instant::now();
-        std::thread::scope(|s| {
-            for i in 0..2 {
-                let secret = &secret;
-                s.spawn(move || derive(&format!("pair{i}"), secret).unwrap());
-            }
-        });
-        println!(
-            "two derivations at once: {:.3} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-
     #[test]
     fn codenames_have_seven_list_words_and_differ() {
         let a = generate().unwrap();

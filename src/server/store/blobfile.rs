@@ -25,8 +25,8 @@
 //! Measured and set aside: a version of this writer that wrote with `O_DIRECT` (no page-cache
 //! copy at all; aligned buffers, the unaligned tail through the page cache) used less CPU but
 //! reached only 250-330 MiB/s on the development VM's disk, against 500-560 MiB/s for buffered
-//! writes with this writeback (`blob_writer_throughput` below, on each version), and made whole
-//! uploads slower there (4.0-5.9 s for 1 GiB against 3.3-3.4 s). It was not kept.
+//! writes with this writeback (`cargo bench --bench blob_writer`, on each version), and made
+//! whole uploads slower there (4.0-5.9 s for 1 GiB against 3.3-3.4 s). It was not kept.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -415,32 +415,5 @@ mod tests {
         BlobWriter::create(&path).unwrap().finish().unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-    }
-
-    /// Throughput of the writer alone: `cargo test --release --lib blob_writer_throughput --
-    /// --ignored --nocapture` (in the current folder's filesystem; `BLOB_DIR` for another).
-    #[test]
-    #[ignore = "timing figures, not a check"]
-    fn blob_writer_throughput() {
-        let dir = tempfile::tempdir_in(std::env::var_os("BLOB_DIR").unwrap_or(".".into())).unwrap();
-        let piece = pattern(65_552);
-        let total = 1usize << 30;
-        for run in 0..3 {
-            let path = dir.path().join(format!("t-{run}"));
-            let started = std::time::Instant::now();
-            let mut w = BlobWriter::create(&path).unwrap();
-            let mut n = 0;
-            while n < total {
-                w.write_all(&piece).unwrap();
-                n += piece.len();
-            }
-            w.finish().unwrap();
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "1 GiB written and fsynced: {secs:.2} s, {:.0} MiB/s",
-                n as f64 / secs / 1048576.0
-            );
-            std::fs::remove_file(&path).unwrap();
-        }
     }
 }

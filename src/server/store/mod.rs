@@ -14,12 +14,11 @@
 //!
 //! Why the ciphertext is not inside sled: sled 0.34 keeps values inside its tree nodes and
 //! rewrites a whole node (up to 16 values) every ten updates, holding copies in memory. Measured
-//! on the 2-core development machine for 1 GiB (`cargo test --release --lib
-//! sled_bulk_experiment -- --ignored --nocapture`): 84-174 MiB/s, 1.4-2.9 GiB on disk and
-//! 100 MiB-1 GiB of resident memory depending on the chunk size, against 700 MiB/s for
-//! `age -r` to a file. sled also never shrinks its files after deletes, so purged ciphertext
-//! would linger on disk. Plain files written once, fsynced, and unlinked on purge meet the
-//! memory, speed and deletion goals; sled stays the single point of commit.
+//! on the 2-core development machine for 1 GiB (`cargo bench --bench sled_bulk`): 84-174 MiB/s,
+//! 1.4-2.9 GiB on disk and 100 MiB-1 GiB of resident memory depending on the chunk size, against
+//! 700 MiB/s for `age -r` to a file. sled also never shrinks its files after deletes, so purged
+//! ciphertext would linger on disk. Plain files written once, fsynced, and unlinked on purge
+//! meet the memory, speed and deletion goals; sled stays the single point of commit.
 //!
 //! Layout:
 //! - `DATA/db/`: sled. Trees: `subs` (`id(16)` -> JSON [`SubmissionRecord`]), `ledger`
@@ -695,56 +694,5 @@ mod tests {
         assert_eq!(left, vec![b.clone()]);
         assert!(!dir.path().join("blobs").join(&a).exists());
         assert_eq!(store.ledger_from(0).unwrap().len(), 2);
-    }
-
-    #[test]
-    #[ignore = "measurement behind the module comment: cargo test --release --lib sled_bulk_experiment -- --ignored --nocapture"]
-    fn sled_bulk_experiment() {
-        // Stores 1 GiB in sled values of CHUNK bytes (default 64 KiB), flushing every FLUSH
-        // inserts (0: only at the end); prints speed, disk use and peak memory.
-        let chunk: usize = std::env::var("CHUNK")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(65536);
-        let flush_every: usize = std::env::var("FLUSH")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let dir = tempfile::tempdir_in(".").unwrap();
-        let db = sled::Config::new()
-            .path(dir.path())
-            .cache_capacity(CACHE_CAPACITY)
-            .open()
-            .unwrap();
-        let tree = db.open_tree("chunks").unwrap();
-        let data = vec![0x5au8; chunk];
-        let n = (1usize << 30) / chunk;
-        let t = std::time::Instant::now();
-        for i in 0..n {
-            tree.insert((i as u64).to_be_bytes(), data.as_slice())
-                .unwrap();
-            if flush_every > 0 && i % flush_every == flush_every - 1 {
-                db.flush().unwrap();
-            }
-        }
-        db.flush().unwrap();
-        let el = t.elapsed().as_secs_f64();
-        println!(
-            "chunk {chunk} flush {flush_every}: 1 GiB in {el:.2}s = {:.0} MiB/s",
-            1024.0 / el
-        );
-        let du = std::process::Command::new("du")
-            .arg("-sh")
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        println!("disk: {}", String::from_utf8_lossy(&du.stdout));
-        let st = std::fs::read_to_string("/proc/self/status").unwrap();
-        println!(
-            "{}",
-            st.lines()
-                .filter(|l| l.starts_with("VmHWM"))
-                .collect::<String>()
-        );
     }
 }
