@@ -19,10 +19,9 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
+use witness_drop::server::store::CACHE_CAPACITY;
 use witness_drop::util::size::{human_size, parse_size};
 
-/// sled's page cache, as `witness_drop::server::store` opens it (its `CACHE_CAPACITY`).
-const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
 /// Default bytes stored.
 const DEFAULT_SIZE: u64 = 1 << 30;
 

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use witness_drop::server::serve::parse_listening_line;
+
 use crate::MIB;
 
 /// How long the server may take to print its `listening on` line.
@@ -95,9 +97,9 @@ pub fn start_server(bin: &Path, config: &Path, dir: &Path) -> Result<Server> {
         let mut tx = Some(tx);
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(addr) = parse_listen_line(&line) {
+            if let Some(addr) = parse_listening_line(&line) {
                 if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr);
+                    let _ = tx.send(addr.to_owned());
                 }
             }
         }
@@ -129,19 +131,5 @@ pub fn start_server(bin: &Path, config: &Path, dir: &Path) -> Result<Server> {
                 STARTUP_TIMEOUT.as_secs()
             );
         }
-    }
-}
-
-/// `witness-drop listening on http://127.0.0.1:43125` -> `127.0.0.1:43125`.
-fn parse_listen_line(line: &str) -> Option<String> {
-    let rest = line.split("listening on http://").nth(1)?;
-    let addr = rest
-        .split(|c: char| c.is_whitespace())
-        .next()?
-        .trim_end_matches('/');
-    if addr.is_empty() {
-        None
-    } else {
-        Some(addr.to_string())
     }
 }

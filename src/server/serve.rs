@@ -16,6 +16,17 @@ use crate::server::secrets::{InstanceSecret, SecretError, SECRET_FILE};
 use crate::server::store::{Store, StoreError};
 use crate::server::web::{self, AppState};
 
+/// What `serve` prints on stdout once its socket is bound, followed by the address
+/// (`witness-drop listening on http://127.0.0.1:8080`): scripts, tests and the benchmark wait
+/// for it, and with port 0 it is the only place the chosen port is shown.
+pub const LISTENING_LINE: &str = "witness-drop listening on http://";
+
+/// The address in a [`LISTENING_LINE`], if `line` is one.
+pub fn parse_listening_line(line: &str) -> Option<&str> {
+    let addr = line.trim_end().strip_prefix(LISTENING_LINE)?;
+    (!addr.is_empty()).then_some(addr)
+}
+
 /// Whether a recipients file marked as a demo may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DemoKeys {
@@ -139,4 +150,17 @@ pub fn init_logging() {
         .with_ansi(false)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_line_gives_its_address_back() {
+        let line = format!("{LISTENING_LINE}127.0.0.1:43125\n");
+        assert_eq!(parse_listening_line(&line), Some("127.0.0.1:43125"));
+        assert_eq!(parse_listening_line(LISTENING_LINE), None);
+        assert_eq!(parse_listening_line("serving the source interface"), None);
+    }
 }

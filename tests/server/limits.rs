@@ -204,7 +204,7 @@ fn demo_makes_a_marked_key_that_serve_and_check_refuse() {
     let mut printed = Vec::new();
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.unwrap();
-        let done = line.contains("listening on http://");
+        let done = line.starts_with(witness_drop::server::serve::LISTENING_LINE);
         printed.push(line);
         if done {
             break;

@@ -48,7 +48,7 @@ use crate::util::files::{create_private_dir, ensure_private_dir, sync_dir};
 pub use blobfile::BlobWriter;
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
-const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
+pub const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
 
 /// Why a storage operation failed. None of these carry plaintext or names.
 #[derive(Debug, thiserror::Error)]

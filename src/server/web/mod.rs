@@ -40,6 +40,7 @@ use tokio::sync::Semaphore;
 
 use crate::server::config::Config;
 use crate::server::secrets::InstanceSecret;
+use crate::server::serve::LISTENING_LINE;
 use crate::server::store::Store;
 
 pub use derive::MAX_DERIVATIONS;
@@ -221,7 +222,7 @@ async fn guard(
     res
 }
 
-/// Serves until `shutdown` completes. Prints `witness-drop listening on http://ADDR` on stdout
+/// Serves until `shutdown` completes. Prints [`LISTENING_LINE`] and the address on stdout
 /// once the socket is bound (scripts and tests wait for that line).
 pub async fn serve(
     state: AppState,
@@ -229,7 +230,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
-    println!("witness-drop listening on http://{addr}");
+    println!("{LISTENING_LINE}{addr}");
     tracing::info!("serving the source interface");
     let app = router(state);
     axum::serve(listener, app)
