@@ -127,23 +127,9 @@ impl TestCommand {
     /// `witness-review: error: ...`, containing `needle`.
     #[track_caller]
     pub fn fails_with_one_line(&mut self, needle: &str) -> Output {
-        let o = self.output();
-        if o.status.success() {
-            panic!(
-                "{}",
-                self.report(&o, "command succeeded but was expected to fail")
-            );
-        }
-        let err = stderr(&o);
-        if err.lines().count() != 1 {
+        let o = self.fails_with(needle);
+        if stderr(&o).lines().count() != 1 {
             panic!("{}", self.report(&o, "stderr is not one line"));
-        }
-        if !err.starts_with(ERROR_PREFIX) {
-            let what = format!("stderr does not start with {ERROR_PREFIX:?}");
-            panic!("{}", self.report(&o, &what));
-        }
-        if !err.contains(needle) {
-            panic!("{}", self.report(&o, &format!("stderr lacks {needle:?}")));
         }
         o
     }
