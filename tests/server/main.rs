@@ -6,6 +6,7 @@
 #[path = "../util/mod.rs"]
 mod util;
 
+mod bounds;
 mod durability;
 mod limits;
 mod privacy;

@@ -2,7 +2,7 @@
 //!
 //! - [`routes`]: every path, once. [`extract`]: the language prefix and the source's session
 //!   as extractors. [`receive`]: the multipart-to-upload pipeline both source forms use.
-//!   [`derive`]: codename derivations behind their limit.
+//!   `meter`: the metered upload body. [`derive`]: codename derivations behind their limit.
 //! - Route files, leaves that only render and route: `misc` (landing, health, robots, style),
 //!   `submit` (the first submission), `source` (login, inbox, follow-ups, logout).
 //! - [`pages`] (frames and templates), [`i18n`] (languages and texts), [`csrf`] (origin checks
@@ -19,6 +19,7 @@ pub mod derive;
 mod error;
 pub mod extract;
 pub mod i18n;
+mod meter;
 mod misc;
 pub mod pages;
 pub mod receive;

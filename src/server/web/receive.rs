@@ -1,21 +1,33 @@
 //! The receive pipeline, from a multipart body to a durable submission, for both source forms
 //! (the first submission and a logged-in source's follow-up).
 //!
-//! Invariant: the body is read part by part and every byte of a file is handed to the
-//! [`Upload`] pipeline as it arrives; the message is held only in a zeroised buffer of bounded
-//! size until it is sealed into the envelope. Nothing from the form is logged. No upload starts
-//! before the form token is checked, and any failure before [`Upload::commit`] returns drops
-//! the upload, which removes what it stored. A first submission makes a codename and its
-//! source record only once everything else has arrived, so refused requests never cost a key
-//! derivation.
+//! Invariants:
+//! - Bounded before checked: the body is metered ([`super::meter`]), so the preamble, the
+//!   boundaries and each part's headers are capped at kilobytes; the number of parts, the
+//!   length of file names and content types are capped; the form token, the form's first field,
+//!   is read under [`TOKEN_DEADLINE`] before the request takes an upload slot.
+//! - A slot is never held by a trickle: after [`PROGRESS_GRACE`] the body must have arrived at
+//!   [`PROGRESS_FLOOR`] on average, and no wait lasts longer than [`IDLE_TIMEOUT`] or the
+//!   upload deadline; an upload cut off gets the 408 page and leaves nothing behind.
+//! - The body is read part by part and every byte of a file is handed to the [`Upload`]
+//!   pipeline as it arrives; the message is held only in a zeroised buffer of bounded size until
+//!   it is sealed into the envelope. Nothing from the form is logged. Any failure before
+//!   [`Upload::commit`] returns drops the upload, which removes what it stored.
+//! - A first submission makes a codename and its source record only once everything else has
+//!   arrived, so refused requests never cost a key derivation.
 
-use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
-use axum::extract::Multipart;
-use axum::http::{header, HeaderMap, StatusCode};
-use tokio::time::{timeout_at, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, StatusCode};
+use tokio::time::{sleep_until, Instant};
 use zeroize::Zeroizing;
 
 use super::derive::{derive_limited, Wait};
+use super::meter::{Meter, MeteredBody};
 use super::{csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::envelope::SourceInfo;
 use crate::server::codename;
@@ -35,6 +47,31 @@ pub const HONEYPOT_FIELD: &str = "website";
 /// Longest token or honeypot value read.
 const SMALL_FIELD: usize = 1024;
 
+/// The form token is the form's first field, a few hundred bytes into the body: it must have
+/// arrived within this time of the request, or the request is answered with the 408 page. No
+/// upload slot is taken before.
+pub const TOKEN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long an upload may take before [`PROGRESS_FLOOR`] applies: Tor circuits and phone
+/// connections can start slowly.
+pub const PROGRESS_GRACE: Duration = Duration::from_secs(60);
+
+/// The slowest average speed, since the body started, at which an upload keeps its slot after
+/// [`PROGRESS_GRACE`]: 4 KiB/s. A source on a poor phone connection over Tor at 20 KB/s is five
+/// times faster and finishes an hour-long upload; a client sending a byte every few seconds
+/// loses the slot after a minute, and holding all eight slots costs at least 32 KiB/s for as
+/// long as it lasts.
+pub const PROGRESS_FLOOR: u64 = 4 * 1024;
+
+/// Most parts in one body: every file, the form's own fields, and room for a few more.
+pub const MAX_PARTS: usize = crate::server::upload::MAX_FILES as usize + 32;
+
+/// Longest file name taken from a part, in bytes (file systems allow 255).
+pub const MAX_FILE_NAME_BYTES: usize = 1024;
+
+/// Longest content type taken from a part, in bytes.
+pub const MAX_CONTENT_TYPE_BYTES: usize = 255;
+
 /// Maps a multipart error: over the body limit is 413, anything else is a malformed body.
 fn multipart_error(e: MultipartError, limit: u64) -> WebError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -45,20 +82,45 @@ fn multipart_error(e: MultipartError, limit: u64) -> WebError {
 }
 
 struct Limits {
+    meter: Arc<Meter>,
+    started: Instant,
     deadline: Instant,
     max_files_bytes: u64,
 }
 
 impl Limits {
-    /// Waits for `fut`, at most the idle timeout and never past the deadline.
+    /// When the body, having arrived with `consumed` bytes so far, falls below the progress
+    /// floor.
+    fn floor_until(&self, consumed: u64) -> Instant {
+        let earned = Duration::from_secs(consumed / PROGRESS_FLOOR);
+        self.started + PROGRESS_GRACE.max(earned)
+    }
+
+    /// Waits for `fut`: never past the deadline, never longer than the idle timeout without a
+    /// byte arriving, and never once the body has fallen below the progress floor.
     async fn wait<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, MultipartError>>,
     ) -> Result<T, WebError> {
-        let until = (Instant::now() + IDLE_TIMEOUT).min(self.deadline);
-        match timeout_at(until, fut).await {
-            Ok(r) => r.map_err(|e| multipart_error(e, self.max_files_bytes)),
-            Err(_) => Err(WebError::Timeout),
+        let mut fut = std::pin::pin!(fut);
+        let mut seen = self.meter.consumed();
+        let mut idle_until = Instant::now() + IDLE_TIMEOUT;
+        loop {
+            let until = idle_until.min(self.deadline).min(self.floor_until(seen));
+            tokio::select! {
+                r = &mut fut => return r.map_err(|e| multipart_error(e, self.max_files_bytes)),
+                () = sleep_until(until) => {
+                    let now = Instant::now();
+                    let consumed = self.meter.consumed();
+                    if consumed > seen {
+                        seen = consumed;
+                        idle_until = now + IDLE_TIMEOUT;
+                    }
+                    if now >= self.deadline || now >= idle_until || now >= self.floor_until(seen) {
+                        return Err(WebError::Timeout);
+                    }
+                }
+            }
         }
     }
 
@@ -72,12 +134,21 @@ impl Limits {
         // Reserved up front so the buffer never reallocates and leaves copies behind.
         let mut buf = Zeroizing::new(Vec::with_capacity(max));
         while let Some(chunk) = self.wait(field.chunk()).await? {
+            self.meter.delivered(chunk.len());
             if buf.len() + chunk.len() > max {
                 return Err(over);
             }
             buf.extend_from_slice(&chunk);
         }
         Ok(buf)
+    }
+
+    /// Reads and drops the rest of a field.
+    async fn skip_field(&self, field: &mut Field<'_>) -> Result<(), WebError> {
+        while let Some(chunk) = self.wait(field.chunk()).await? {
+            self.meter.delivered(chunk.len());
+        }
+        Ok(())
     }
 }
 
@@ -89,54 +160,85 @@ pub struct Received {
     pub codename: Option<age::secrecy::SecretString>,
 }
 
+/// Reads the form token, which must be the body's first field, within [`TOKEN_DEADLINE`]:
+/// true when it was issued for `action`.
+async fn first_field_is_token(
+    limits: &Limits,
+    multipart: &mut Multipart,
+    secret: &crate::server::secrets::InstanceSecret,
+    action: &str,
+) -> Result<bool, WebError> {
+    let Some(mut field) = limits.wait(multipart.next_field()).await? else {
+        return Ok(false);
+    };
+    limits.meter.part_accepted();
+    if field.name() != Some("token") {
+        return Ok(false);
+    }
+    let v = limits
+        .read_field(&mut field, SMALL_FIELD, WebError::Forbidden)
+        .await?;
+    let v = std::str::from_utf8(&v).map_err(|_| WebError::Forbidden)?;
+    Ok(csrf::check(secret, action, v))
+}
+
 /// Receives one submission whose form token is bound to `action`: checks the token and the
 /// honeypot, streams the files into encryption, seals the envelope with the source, commits
-/// durably.
+/// durably. `req` is the whole request; its body is read here, metered.
 pub async fn receive(
     st: &AppState,
     action: &str,
-    headers: &HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    req: Request,
     plan: SourcePlan,
 ) -> Result<Received, WebError> {
     let max = st.config.max_upload_bytes;
     // Refuse at once what announces itself as too large.
-    let declared = headers
+    let declared = req
+        .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > st.body_limit() as u64) {
         return Err(WebError::TooLarge { limit: max });
     }
-    let mut multipart = multipart.map_err(|_| WebError::BadRequest)?;
+    let meter = Meter::new();
+    let req = req.map(|body| Body::new(MeteredBody::new(body, meter.clone())));
+    let mut multipart = Multipart::from_request(req, st)
+        .await
+        .map_err(|_| WebError::BadRequest)?;
+    let started = Instant::now();
+    let token_limits = Limits {
+        meter: meter.clone(),
+        started,
+        deadline: started + TOKEN_DEADLINE,
+        max_files_bytes: max,
+    };
+    if !first_field_is_token(&token_limits, &mut multipart, &st.secret, action).await? {
+        return Err(WebError::Forbidden);
+    }
     let _permit = st
         .uploads
         .clone()
         .try_acquire_owned()
         .map_err(|_| WebError::Busy)?;
     let limits = Limits {
-        deadline: Instant::now() + st.upload_deadline(),
-        max_files_bytes: max,
+        deadline: started + st.upload_deadline(),
+        ..token_limits
     };
-    let mut token_ok = false;
     let mut upload: Option<Upload> = None;
     let mut message: Option<Zeroizing<Vec<u8>>> = None;
     let mut files_bytes = 0u64;
     let mut files = 0u32;
+    let mut parts = 1usize;
 
     while let Some(mut field) = limits.wait(multipart.next_field()).await? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(WebError::TooManyFiles);
+        }
+        limits.meter.part_accepted();
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
-            "token" => {
-                let v = limits
-                    .read_field(&mut field, SMALL_FIELD, WebError::Forbidden)
-                    .await?;
-                let v = std::str::from_utf8(&v).map_err(|_| WebError::Forbidden)?;
-                token_ok = csrf::check(&st.secret, action, v);
-                if !token_ok {
-                    return Err(WebError::Forbidden);
-                }
-            }
             HONEYPOT_FIELD => {
                 let v = limits
                     .read_field(&mut field, SMALL_FIELD, WebError::BadRequest)
@@ -146,9 +248,6 @@ pub async fn receive(
                 }
             }
             "message" if message.is_none() => {
-                if !token_ok {
-                    return Err(WebError::Forbidden);
-                }
                 message = Some(
                     limits
                         .read_field(&mut field, MAX_MESSAGE_BYTES, WebError::MessageTooLong)
@@ -156,16 +255,19 @@ pub async fn receive(
                 );
             }
             "files" => {
-                if !token_ok {
-                    return Err(WebError::Forbidden);
-                }
                 let file_name = field.file_name().unwrap_or_default().to_owned();
                 let content_type = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
                     .to_owned();
+                if file_name.len() > MAX_FILE_NAME_BYTES
+                    || content_type.len() > MAX_CONTENT_TYPE_BYTES
+                {
+                    return Err(WebError::BadRequest);
+                }
                 let mut started = false;
                 while let Some(chunk) = limits.wait(field.chunk()).await? {
+                    limits.meter.delivered(chunk.len());
                     if chunk.is_empty() {
                         continue;
                     }
@@ -202,13 +304,11 @@ pub async fn receive(
                 }
             }
             _ => {
-                // Unknown or repeated fields are read and discarded, within the body limit.
-                while limits.wait(field.chunk()).await?.is_some() {}
+                // Unknown or repeated fields (a second token included) are read and discarded,
+                // within the body limit.
+                limits.skip_field(&mut field).await?;
             }
         }
-    }
-    if !token_ok {
-        return Err(WebError::Forbidden);
     }
     let message = message.unwrap_or_default();
     let text = std::str::from_utf8(&message).map_err(|_| WebError::BadRequest)?;

@@ -9,8 +9,7 @@
 //!   can only list or delete replies under its own reference.
 //! - Every form here carries a token bound to the form and to the session.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -261,14 +260,12 @@ async fn inbox_submit(
     LangPrefix(lang): LangPrefix,
     ctx: Ctx,
     session: SourceSession,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> Result<Response, WebError> {
     let received = receive(
         &st,
         &binding(Route::InboxSubmit, lang, &session),
-        &headers,
-        multipart,
+        req,
         SourcePlan::Existing(session.0.source.clone()),
     )
     .await?;

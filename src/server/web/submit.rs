@@ -3,9 +3,7 @@
 //! Invariant: this file only renders and routes; the body is read by [`super::receive`], which
 //! encrypts as it reads, and nothing from the form is logged.
 
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, State};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -31,11 +29,10 @@ async fn submit(
     State(st): State<AppState>,
     LangPrefix(lang): LangPrefix,
     ctx: Ctx,
-    headers: HeaderMap,
-    multipart: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> Result<Response, WebError> {
     let action = Route::Submit.path(lang);
-    let received = receive(&st, &action, &headers, multipart, SourcePlan::New).await?;
+    let received = receive(&st, &action, req, SourcePlan::New).await?;
     let codename = received
         .codename
         .as_ref()
