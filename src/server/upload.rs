@@ -102,7 +102,7 @@ impl Upload {
             };
             let result = w.run(rx);
             if !w.committed {
-                // Aborted, failed or dropped: leave nothing behind.
+                // Aborted, failed before the commit, or dropped: leave nothing behind.
                 if let Err(e) = w.store.abort_upload(&w.id) {
                     tracing::error!("removing an aborted upload failed: {e}");
                 }
@@ -288,8 +288,12 @@ impl Worker {
                     reply,
                 } => {
                     let result = self.commit(message, source, new_source);
-                    let ok = result.is_ok();
-                    self.committed = ok;
+                    // A commit that may have applied keeps its ciphertext: its record may
+                    // point to it. The next start reconciles it (see the store).
+                    self.committed = matches!(
+                        result,
+                        Ok(()) | Err(UploadError::Store(StoreError::Unflushed(_)))
+                    );
                     let _ = reply.send(result);
                     return Ok(());
                 }

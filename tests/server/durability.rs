@@ -41,7 +41,7 @@ fn cut_off_upload_is_removed_at_once_and_never_exported() {
 }
 
 #[test]
-fn crash_mid_upload_leaves_nothing_after_restart() {
+fn crash_mid_upload_is_quarantined_at_restart_and_never_exported() {
     let mut server = Server::start(Opts::default());
     let _s = partial_upload(&server);
     assert!(wait_until(10, || server.blob_folders() == 1));
@@ -53,7 +53,22 @@ fn crash_mid_upload_leaves_nothing_after_restart() {
     );
     server.spawn();
     assert_eq!(server.blob_folders(), 0, "swept at start");
+    let quarantined = std::fs::read_dir(server.data().join("quarantine"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(quarantined, 1, "kept in quarantine, not deleted");
     assert_eq!(exported_count(&server, "export"), 0);
+    let o = server.drop_cmd(&["check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("quarantine: 1 folder(s)"),
+        "check lists it: {out}"
+    );
 }
 
 #[test]

@@ -80,6 +80,13 @@ impl CheckReport {
                 self.counts.ledger_entries
             ),
         ];
+        if self.counts.quarantined > 0 {
+            out.push(format!(
+                "quarantine: {} folder(s) in {}: ciphertext of uploads that never committed (a crash, or a commit that could not be made durable); nothing there was acknowledged to a source; look, then delete them",
+                self.counts.quarantined,
+                self.data_dir.join(crate::server::store::QUARANTINE).display()
+            ));
+        }
         out.extend(self.warnings.iter().map(|w| format!("warning: {w}")));
         if self.is_ready() {
             out.push(format!("ready to serve on {}", self.listen));

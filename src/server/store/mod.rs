@@ -8,9 +8,13 @@
 //!   are written and fsynced first; then one sled transaction adds the record and appends its
 //!   ledger entry; then sled is flushed. Only after [`Store::commit`] returns may a receipt be
 //!   shown.
-//! - A blob folder without a record is garbage from a crash or an aborted upload:
-//!   `Store::sweep` removes it at every open. Purge removes the record first, for the same
-//!   reason.
+//! - A blob folder without a record is left by a crash or a failed commit: `Store::sweep`
+//!   moves it to `DATA/quarantine/` at every open, never deletes it (it is ciphertext only, and
+//!   a commit whose outcome was uncertain may be what a reviewer needs); `check` lists it.
+//!   Purge removes the record first, so a purge cut short leaves a folder for quarantine too.
+//! - A commit that failed after its transaction may have applied ([`StoreError::Unflushed`])
+//!   keeps its ciphertext: the record may point to it. The next start reconciles: the record is
+//!   there (the submission stays) or it is not (the folder goes to quarantine).
 //!
 //! Why the ciphertext is not inside sled: sled 0.34 keeps values inside its tree nodes and
 //! rewrites a whole node (up to 16 values) every ten updates, holding copies in memory. Measured
@@ -28,7 +32,7 @@
 //!   id(16)` -> JSON [`ReplyRecord`], ciphertext only), `replies_seen` (reply id(16) ->
 //!   reference, so a reply is never imported twice).
 //! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N): mode 0600,
-//!   folders 0700.
+//!   folders 0700. `DATA/quarantine/ID/`: folders moved there by `Store::sweep`.
 
 use std::fs::{self, File};
 use std::io;
@@ -56,6 +60,10 @@ pub enum StoreError {
     /// sled reported an error (I/O, corruption).
     #[error("database error: {0}")]
     Db(#[from] sled::Error),
+    /// A commit's transaction may have applied, but it could not be made durable: its
+    /// ciphertext MUST be kept (the record may point to it), and no receipt may be shown.
+    #[error("the database could not be made durable: {0}")]
+    Unflushed(#[source] sled::Error),
     /// A ciphertext file could not be written or read.
     #[error("ciphertext file error: {0}")]
     Io(#[from] io::Error),
@@ -95,6 +103,9 @@ pub struct StoreCounts {
     pub not_exported: usize,
     /// Ledger entries (including those of purged submissions).
     pub ledger_entries: u64,
+    /// Folders in `DATA/quarantine/`.
+    #[serde(default)]
+    pub quarantined: usize,
 }
 
 /// The database.
@@ -109,7 +120,11 @@ pub struct Store {
     replies: sled::Tree,
     replies_seen: sled::Tree,
     blobs: PathBuf,
+    quarantine: PathBuf,
 }
+
+/// The quarantine folder's name inside the data folder.
+pub const QUARANTINE: &str = "quarantine";
 
 /// A stored reply: ciphertext only (see [`crate::reply`]), with the day it was imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +184,7 @@ impl Store {
             })?;
         let blobs = data_dir.join("blobs");
         ensure_private_dir(&blobs)?;
+        let quarantine = data_dir.join(QUARANTINE);
         let store = Store {
             subs: db.open_tree("subs")?,
             ledger: db.open_tree("ledger")?,
@@ -179,16 +195,17 @@ impl Store {
             replies_seen: db.open_tree("replies_seen")?,
             db,
             blobs,
+            quarantine,
         };
         store.sweep()?;
         Ok(store)
     }
 
-    /// Removes every blob folder that belongs to no committed submission. Returns how many.
-    /// MUST only run when no upload is in progress: at open, which the database lock makes
-    /// exclusive to one process.
+    /// Moves every blob folder that belongs to no committed submission into quarantine.
+    /// Returns how many. MUST only run when no upload is in progress: at open, which the
+    /// database lock makes exclusive to one process.
     fn sweep(&self) -> Result<usize, StoreError> {
-        let mut removed = 0;
+        let mut moved = 0;
         for entry in fs::read_dir(&self.blobs)? {
             let entry = entry?;
             let name = entry.file_name();
@@ -197,19 +214,26 @@ impl Store {
                 _ => false,
             };
             if !committed {
-                let path = entry.path();
-                if entry.file_type()?.is_dir() {
-                    fs::remove_dir_all(&path)?;
-                } else {
-                    fs::remove_file(&path)?;
+                ensure_private_dir(&self.quarantine)?;
+                // A name already in quarantine (the same folder swept twice) gets a suffix.
+                let mut target = self.quarantine.join(&name);
+                let mut n = 1;
+                while fs::symlink_metadata(&target).is_ok() {
+                    target = self
+                        .quarantine
+                        .join(format!("{}.{n}", name.to_string_lossy()));
+                    n += 1;
                 }
-                removed += 1;
+                fs::rename(entry.path(), &target)?;
+                moved += 1;
             }
         }
-        if removed > 0 {
+        if moved > 0 {
+            sync_dir(&self.quarantine)?;
             sync_dir(&self.blobs)?;
+            tracing::warn!("moved {moved} unfinished upload folder(s) to quarantine");
         }
-        Ok(removed)
+        Ok(moved)
     }
 
     fn blob_dir(&self, raw: &[u8; 16]) -> PathBuf {
@@ -311,9 +335,10 @@ impl Store {
         let entry = match result {
             Ok(entry) => entry,
             Err(TransactionError::Abort(e)) => return Err(e),
-            Err(TransactionError::Storage(e)) => return Err(StoreError::Db(e)),
+            // sled may have applied part of it: keep the ciphertext.
+            Err(TransactionError::Storage(e)) => return Err(StoreError::Unflushed(e)),
         };
-        self.db.flush()?;
+        self.db.flush().map_err(StoreError::Unflushed)?;
         Ok(entry)
     }
 
@@ -420,7 +445,24 @@ impl Store {
             submissions: subs.len(),
             not_exported: subs.iter().filter(|(_, r)| r.exported.is_none()).count(),
             ledger_entries: self.head()?.map_or(0, |h| h.seq + 1),
+            quarantined: self.quarantined()?.len(),
         })
+    }
+
+    /// The folders in `DATA/quarantine/`, by name.
+    pub fn quarantined(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        match fs::read_dir(&self.quarantine) {
+            Ok(entries) => {
+                for entry in entries {
+                    out.push(entry?.file_name().to_string_lossy().into_owned());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// The source with this lookup id (derived from a codename), if any.

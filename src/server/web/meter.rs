@@ -29,14 +29,14 @@ use http_body::{Body, Frame, SizeHint};
 
 /// Largest piece handed to the parser at once, so that what it reads ahead of the fields is
 /// small.
-pub const PIECE: usize = 16 * 1024;
+pub const PIECE: usize = 64 * 1024;
 
 /// What the parser may hold beyond the field bytes taken before it must wait for the pipeline.
-pub const READ_AHEAD: u64 = 32 * 1024;
+pub const READ_AHEAD: u64 = 128 * 1024;
 
 /// Framing allowed before and around the parts: a preamble (browsers send none), the final
 /// boundary, and the parser's read-ahead ([`READ_AHEAD`] and a piece).
-pub const BASE_ALLOWANCE: u64 = 96 * 1024;
+pub const BASE_ALLOWANCE: u64 = 256 * 1024;
 
 /// Framing allowed per part: its boundary line and headers. A browser's part headers are a few
 /// hundred bytes, even with a long file name.
