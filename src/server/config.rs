@@ -29,6 +29,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Uploads at once; beyond it a "busy, try again" page.
     pub max_concurrent_uploads: usize,
+    /// Uploads are refused ("full, try later") before the data folder's disk would fall below
+    /// this many free bytes, so the database and committed submissions always have room.
+    pub min_free_bytes: u64,
     /// The onion address (`…onion`), if the drop is published as one.
     pub onion_address: Option<String>,
     /// The organisation's name, shown on pages.
@@ -76,6 +79,7 @@ struct RawConfig {
     recipients: Option<PathBuf>,
     max_upload_bytes: Option<SizeValue>,
     max_concurrent_uploads: Option<i64>,
+    min_free_bytes: Option<SizeValue>,
     onion_address: Option<String>,
     org_name: Option<String>,
 }
@@ -93,6 +97,27 @@ fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
         key,
         env: key.to_uppercase(),
         message: message.into(),
+    }
+}
+
+/// A size key: bytes, or a number with a unit; `default` when absent.
+fn size(
+    key: &'static str,
+    value: Option<SizeValue>,
+    default: u64,
+    example: &str,
+) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(SizeValue::Bytes(n)) => {
+            u64::try_from(n).map_err(|_| invalid(key, "must not be negative"))
+        }
+        Some(SizeValue::Text(t)) => parse_size(&t).ok_or_else(|| {
+            invalid(
+                key,
+                format!("`{t}` is not a size: write bytes or a unit, for example \"{example}\""),
+            )
+        }),
     }
 }
 
@@ -160,6 +185,9 @@ impl Config {
             })?;
             raw.max_concurrent_uploads = Some(n);
         }
+        if let Some(v) = var("min_free_bytes") {
+            raw.min_free_bytes = Some(SizeValue::Text(v));
+        }
         if let Some(v) = var("onion_address") {
             raw.onion_address = Some(v);
         }
@@ -177,18 +205,8 @@ impl Config {
                 format!("`{listen_text}` is not an address and port, for example 127.0.0.1:8080"),
             )
         })?;
-        let max_upload_bytes = match raw.max_upload_bytes {
-            None => 1 << 30,
-            Some(SizeValue::Bytes(n)) => {
-                u64::try_from(n).map_err(|_| invalid("max_upload_bytes", "must not be negative"))?
-            }
-            Some(SizeValue::Text(t)) => parse_size(&t).ok_or_else(|| {
-                invalid(
-                    "max_upload_bytes",
-                    format!("`{t}` is not a size: write bytes or a unit, for example \"1GiB\""),
-                )
-            })?,
-        };
+        let max_upload_bytes = size("max_upload_bytes", raw.max_upload_bytes, 1 << 30, "1GiB")?;
+        let min_free_bytes = size("min_free_bytes", raw.min_free_bytes, 256 << 20, "256MiB")?;
         if max_upload_bytes < 1024 {
             return Err(invalid(
                 "max_upload_bytes",
@@ -248,6 +266,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("keys/recipients.txt")),
             max_upload_bytes,
             max_concurrent_uploads,
+            min_free_bytes,
             onion_address,
             org_name,
             source_file,

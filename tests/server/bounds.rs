@@ -179,3 +179,85 @@ fn a_trickle_loses_its_upload_slot_to_a_real_source() {
     drop(trickle);
     let _ = feeder.join();
 }
+
+#[test]
+fn a_full_disk_gets_the_full_page_and_loses_nothing_acknowledged() {
+    let test = "a_full_disk_gets_the_full_page_and_loses_nothing_acknowledged";
+    let Some(server) = Server::start_on_tmpfs(
+        Opts {
+            min_free_bytes: 8 << 20,
+            ..Opts::default()
+        },
+        48,
+        test,
+    ) else {
+        return;
+    };
+    // Something else takes part of the disk, to be freed at the end.
+    let filler = server.data().join("filler");
+    std::fs::write(&filler, vec![0u8; 16 << 20]).unwrap();
+    // Room for a few 6 MiB submissions, then none: four at a time until the disk is full.
+    let mut acknowledged = Vec::new();
+    let mut full = 0;
+    for round in 0..4 {
+        let answers: Vec<(u16, String, Vec<u8>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|i| {
+                    let server = &server;
+                    scope.spawn(move || {
+                        let content = random_bytes(6 << 20);
+                        let (status, body) = post_multipart(
+                            server,
+                            "/en/submit",
+                            Multipart::for_form(server, "/en/submit")
+                                .text("message", format!("round {round} upload {i}").as_bytes())
+                                .file("f.bin", &content),
+                        );
+                        (status, body, content)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (status, body, content) in answers {
+            match status {
+                200 => acknowledged.push(content),
+                503 => {
+                    assert!(body.contains("The drop is full for now"), "{body}");
+                    full += 1;
+                }
+                other => panic!(
+                    "every answer is a receipt or the full page, not {other}; server log:\n{}",
+                    std::fs::read_to_string(server.log()).unwrap_or_default()
+                ),
+            }
+        }
+    }
+    assert!(full > 0, "the disk filled up");
+    assert!(!acknowledged.is_empty());
+    assert!(server.health());
+    let o = server.drop_cmd(&["check"]);
+    assert!(
+        o.status.success(),
+        "check passes: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Every acknowledged submission exports (to a folder off the small disk) and decrypts.
+    let export = server.export("export");
+    let out = server.decrypt(&export, "out");
+    let mut decrypted = Vec::new();
+    for sub in std::fs::read_dir(&out).unwrap() {
+        let sub = sub.unwrap().path();
+        if sub.is_dir() {
+            decrypted.push(std::fs::read(sub.join("files/1-f.bin")).unwrap());
+        }
+    }
+    assert_eq!(decrypted.len(), acknowledged.len());
+    for content in &acknowledged {
+        assert!(
+            decrypted.contains(content),
+            "an acknowledged file is missing"
+        );
+    }
+}

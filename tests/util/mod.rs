@@ -50,6 +50,10 @@ pub struct Opts {
     pub max_upload_bytes: u64,
     pub max_concurrent_uploads: usize,
     pub onion_address: Option<String>,
+    /// `min_free_bytes`: small by default, so the tests run on a nearly full disk too.
+    pub min_free_bytes: u64,
+    /// Put the data folder on a tmpfs of this many MiB (see [`Server::start_on_tmpfs`]).
+    pub tmpfs_mib: Option<u64>,
 }
 
 impl Default for Opts {
@@ -58,6 +62,8 @@ impl Default for Opts {
             max_upload_bytes: 64 << 20,
             max_concurrent_uploads: 8,
             onion_address: None,
+            min_free_bytes: 4 << 20,
+            tmpfs_mib: None,
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct Server {
     pub child: Option<Child>,
     pub addr: SocketAddr,
     pub identity: age::x25519::Identity,
+    /// The tmpfs mounted on the data folder, unmounted on drop.
+    pub tmpfs: Option<PathBuf>,
 }
 
 impl Server {
@@ -89,22 +97,58 @@ impl Server {
         std::fs::write(
             dir.path().join("witness-drop.toml"),
             format!(
-                "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\nrecipients = \"keys/recipients.txt\"\nmax_upload_bytes = {}\nmax_concurrent_uploads = {}\n",
-                opts.max_upload_bytes, opts.max_concurrent_uploads
+                "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\nrecipients = \"keys/recipients.txt\"\nmax_upload_bytes = {}\nmax_concurrent_uploads = {}\nmin_free_bytes = {}\n",
+                opts.max_upload_bytes, opts.max_concurrent_uploads, opts.min_free_bytes
             ) + &opts
                 .onion_address
                 .map(|o| format!("onion_address = \"{o}\"\n"))
                 .unwrap_or_default(),
         )
         .unwrap();
+        let mounted = opts.tmpfs_mib.map(|mib| {
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).unwrap();
+            let ok = Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={mib}m,mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(&data)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            ok.then_some(data)
+        });
         let mut s = Server {
             dir,
             child: None,
             addr: "127.0.0.1:0".parse().unwrap(),
             identity,
+            tmpfs: mounted.clone().flatten(),
         };
+        if mounted.is_some_and(|m| m.is_none()) {
+            return s;
+        }
         s.spawn();
         s
+    }
+
+    /// A server whose data folder is a small tmpfs of `mib` MiB, or `None` (with a SKIPPED
+    /// line, or a panic when WITNESS_DROP_REQUIRE_TOOLS=1) where mounting is refused.
+    pub fn start_on_tmpfs(mut opts: Opts, mib: u64, test: &str) -> Option<Server> {
+        opts.tmpfs_mib = Some(mib);
+        let s = Server::start(opts);
+        if s.tmpfs.is_some() {
+            return Some(s);
+        }
+        if std::env::var("WITNESS_DROP_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{test}: cannot mount a tmpfs (run as root; WITNESS_DROP_REQUIRE_TOOLS=1)");
+        }
+        eprintln!("SKIPPED: {test}: cannot mount a tmpfs here (needs root)");
+        None
     }
 
     pub fn path(&self) -> &Path {
@@ -233,6 +277,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if let Some(m) = self.tmpfs.take() {
+            let _ = Command::new("umount").arg("-l").arg(&m).status();
+        }
     }
 }
 

@@ -449,6 +449,12 @@ impl Store {
         })
     }
 
+    /// Bytes free for unprivileged writes on the data folder's file system.
+    pub fn free_bytes(&self) -> io::Result<u64> {
+        let st = rustix::fs::statvfs(&self.blobs)?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
     /// The folders in `DATA/quarantine/`, by name.
     pub fn quarantined(&self) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();

@@ -48,6 +48,9 @@ pub enum WebError {
     /// Too many uploads or logins at once.
     #[error("busy")]
     Busy,
+    /// The data folder's disk is (nearly) full: nothing more is accepted for now.
+    #[error("full")]
+    Full,
     /// The upload was too slow or stalled.
     #[error("upload timed out")]
     Timeout,
@@ -63,12 +66,44 @@ impl From<crate::server::upload::UploadError> for WebError {
     fn from(e: crate::server::upload::UploadError) -> Self {
         match e {
             crate::server::upload::UploadError::TooManyFiles => WebError::TooManyFiles,
+            other if is_disk_full(&other) => WebError::Full,
             other => WebError::Internal(other.to_string()),
         }
     }
 }
 
+/// True when `e` or an error it wraps is "no space left" (or the user's disk quota).
+fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            // ENOSPC, EDQUOT on Linux.
+            if matches!(io.raw_os_error(), Some(28) | Some(122)) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
 impl WebError {
+    /// True for refusals of a well-formed upload that are decided while its body still arrives:
+    /// the rest of the body is read (within bounds) before the page is sent, so that browsers
+    /// show it. Not for malformed bodies or clients too slow to wait for.
+    pub fn read_rest_first(&self) -> bool {
+        matches!(
+            self,
+            WebError::Forbidden
+                | WebError::Empty
+                | WebError::MessageTooLong
+                | WebError::TooLarge { .. }
+                | WebError::TooManyFiles
+                | WebError::Busy
+                | WebError::Full
+        )
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
@@ -77,7 +112,7 @@ impl WebError {
             WebError::MessageTooLong | WebError::TooLarge { .. } | WebError::TooManyFiles => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
-            WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Busy | WebError::Full => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Timeout => StatusCode::REQUEST_TIMEOUT,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +150,7 @@ impl WebError {
                 ),
             ),
             WebError::Busy => ("error-503-title", t("error-503-text")),
+            WebError::Full => ("error-full-title", t("error-full-text")),
             WebError::Timeout => ("error-408-title", t("error-408-text")),
             WebError::Unauthorized => ("error-401-title", t("error-401-text")),
             WebError::Internal(_) => ("error-500-title", t("error-500-text")),
@@ -128,9 +164,16 @@ impl IntoResponse for WebError {
             tracing::error!("request failed: {detail}");
         }
         let mut res = self.status().into_response();
-        if matches!(self, WebError::Busy) {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        match self {
+            WebError::Busy => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+            }
+            WebError::Full => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+            }
+            _ => {}
         }
         res.extensions_mut().insert(self);
         res

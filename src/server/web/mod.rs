@@ -74,6 +74,8 @@ pub struct AppState {
     pub sessions: Arc<session::Sessions>,
     /// One permit per Argon2id derivation in progress.
     pub derivations: Arc<Semaphore>,
+    /// Bytes announced by uploads in progress and not yet received (see `receive`).
+    pub reserved: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
                 upload_deadline(config.max_upload_bytes) + Duration::from_secs(1800),
             )),
             derivations: Arc::new(Semaphore::new(MAX_DERIVATIONS)),
+            reserved: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
             recipients: Arc::new(recipients),

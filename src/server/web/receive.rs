@@ -13,9 +13,12 @@
 //!   pipeline as it arrives; the message is held only in a zeroised buffer of bounded size until
 //!   it is sealed into the envelope. Nothing from the form is logged. Any failure before
 //!   [`Upload::commit`] returns drops the upload, which removes what it stored.
+//! - The disk keeps `min_free_bytes`: checked before a slot's upload starts (for the whole
+//!   announced body) and every `ROOM_CHECK_EVERY` bytes after; beyond it the "full" page.
 //! - A first submission makes a codename and its source record only once everything else has
 //!   arrived, so refused requests never cost a key derivation.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +74,52 @@ pub const MAX_FILE_NAME_BYTES: usize = 1024;
 
 /// Longest content type taken from a part, in bytes.
 pub const MAX_CONTENT_TYPE_BYTES: usize = 255;
+
+/// How often, in file bytes received, an upload checks that the disk keeps `min_free_bytes`.
+const ROOM_CHECK_EVERY: u64 = 8 << 20;
+
+/// The bytes an upload in progress has announced and not yet sent, counted in
+/// [`AppState::reserved`] so that concurrent uploads do not all count the same free space.
+struct Reservation<'a> {
+    total: &'a AtomicU64,
+    mine: u64,
+}
+
+impl<'a> Reservation<'a> {
+    fn new(total: &'a AtomicU64, bytes: u64) -> Self {
+        total.fetch_add(bytes, Ordering::Relaxed);
+        Reservation { total, mine: bytes }
+    }
+
+    /// The upload has `remaining` bytes left to send.
+    fn shrink_to(&mut self, remaining: u64) {
+        if remaining < self.mine {
+            self.total
+                .fetch_sub(self.mine - remaining, Ordering::Relaxed);
+            self.mine = remaining;
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.mine, Ordering::Relaxed);
+    }
+}
+
+/// Refuses with the "full" page when the data folder's disk would fall below `min_free_bytes`
+/// once every upload in progress has sent what it announced.
+fn check_room(st: &AppState) -> Result<(), WebError> {
+    let free = st
+        .store
+        .free_bytes()
+        .map_err(|e| WebError::Internal(format!("free space: {e}")))?;
+    let reserved = st.reserved.load(Ordering::Relaxed);
+    if free < st.config.min_free_bytes.saturating_add(reserved) {
+        return Err(WebError::Full);
+    }
+    Ok(())
+}
 
 /// Maps a multipart error: over the body limit is 413, anything else is a malformed body.
 fn multipart_error(e: MultipartError, limit: u64) -> WebError {
@@ -206,6 +255,48 @@ pub async fn receive(
     let mut multipart = Multipart::from_request(req, st)
         .await
         .map_err(|_| WebError::BadRequest)?;
+    let result = receive_fields(st, action, &mut multipart, &meter, declared, plan).await;
+    if let Err(e) = &result {
+        if e.read_rest_first() {
+            drain(&mut multipart, &meter).await;
+        }
+    }
+    result
+}
+
+/// How much of a refused body is still read, so that the client sees the page instead of a
+/// connection reset, which browsers show when a server closes while they are still sending.
+const DRAIN_MAX: u64 = 8 << 20;
+
+/// The longest time spent reading a refused body.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
+
+/// Reads and drops what remains of the body, at most [`DRAIN_MAX`] bytes and [`DRAIN_TIME`].
+async fn drain(multipart: &mut Multipart, meter: &Meter) {
+    let from = meter.consumed();
+    let until = Instant::now() + DRAIN_TIME;
+    while let Ok(Ok(Some(mut field))) = tokio::time::timeout_at(until, multipart.next_field()).await
+    {
+        meter.part_accepted();
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, field.chunk()).await {
+            meter.delivered(chunk.len());
+            if meter.consumed().saturating_sub(from) > DRAIN_MAX {
+                return;
+            }
+        }
+    }
+}
+
+/// [`receive`] once the body is a multipart stream.
+async fn receive_fields(
+    st: &AppState,
+    action: &str,
+    multipart: &mut Multipart,
+    meter: &Arc<Meter>,
+    declared: Option<u64>,
+    plan: SourcePlan,
+) -> Result<Received, WebError> {
+    let max = st.config.max_upload_bytes;
     let started = Instant::now();
     let token_limits = Limits {
         meter: meter.clone(),
@@ -213,7 +304,7 @@ pub async fn receive(
         deadline: started + TOKEN_DEADLINE,
         max_files_bytes: max,
     };
-    if !first_field_is_token(&token_limits, &mut multipart, &st.secret, action).await? {
+    if !first_field_is_token(&token_limits, multipart, &st.secret, action).await? {
         return Err(WebError::Forbidden);
     }
     let _permit = st
@@ -221,6 +312,9 @@ pub async fn receive(
         .clone()
         .try_acquire_owned()
         .map_err(|_| WebError::Busy)?;
+    let remaining = |consumed: u64| declared.map_or(0, |d| d.saturating_sub(consumed));
+    let mut reservation = Reservation::new(&st.reserved, remaining(meter.consumed()));
+    check_room(st)?;
     let limits = Limits {
         deadline: started + st.upload_deadline(),
         ..token_limits
@@ -271,9 +365,14 @@ pub async fn receive(
                     if chunk.is_empty() {
                         continue;
                     }
+                    let before = files_bytes;
                     files_bytes = files_bytes.saturating_add(chunk.len() as u64);
                     if files_bytes > max {
                         return Err(WebError::TooLarge { limit: max });
+                    }
+                    if before / ROOM_CHECK_EVERY != files_bytes / ROOM_CHECK_EVERY {
+                        reservation.shrink_to(remaining(limits.meter.consumed()));
+                        check_room(st)?;
                     }
                     let up = match upload.as_mut() {
                         Some(u) => u,
