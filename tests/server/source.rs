@@ -273,7 +273,7 @@ fn reply_files_open_with_reference_age_for_source_and_reviewer() {
         .path();
     // The source's identity, derived as the server does (the test plays the source's device).
     let secret =
-        witness_drop::server::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+        witness_drop::server::secrets::InstanceSecret::load(&server.data()).unwrap();
     let norm = witness_drop::server::codename::normalise(&codename).unwrap();
     let derived = witness_drop::server::codename::derive(&norm, &secret).unwrap();
     let source_key = server.path().join("source.key");
@@ -409,7 +409,7 @@ fn codenames_keys_and_replies_never_reach_disk_logs_or_cookies() {
         .unwrap()
         .contains(&reply_text));
     let secret =
-        witness_drop::server::secrets::InstanceSecret::load_or_create(&server.data()).unwrap();
+        witness_drop::server::secrets::InstanceSecret::load(&server.data()).unwrap();
     let norm = witness_drop::server::codename::normalise(&codename).unwrap();
     let derived = witness_drop::server::codename::derive(&norm, &secret).unwrap();
     let key_line = witness_drop::server::codename::identity_line(&derived.reply_identity)
