@@ -33,7 +33,7 @@ fn run() -> Result<()> {
     // does not change the cost.
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let secret =
-        InstanceSecret::load_or_create(dir.path()).context("creating the instance secret")?;
+        InstanceSecret::load_or_create(dir.path(), 0).context("creating the instance secret")?;
 
     let mut times = Vec::with_capacity(RUNS);
     for i in 0..RUNS {

@@ -16,6 +16,16 @@ use crate::util::size::parse_size;
 /// The default config file, read from the working directory when present.
 pub const DEFAULT_CONFIG_FILE: &str = "witness-drop.toml";
 
+/// The largest `max_concurrent_uploads` accepted. Each upload holds a thread of tokio's blocking
+/// pool (512 threads) for as long as it runs, and derivations, store lookups and flushes need
+/// that pool too: at 64 uploads seven eighths of it stay free, so a login or a commit never
+/// waits for a thread. Memory sets a similar bound: at about 25 MiB per upload in flight, 64
+/// uploads take some 1.6 GiB, all a host of the recommended 2 GB can give.
+pub const MAX_CONCURRENT_UPLOADS_LIMIT: usize = 64;
+
+// Uploads leave at least seven eighths of tokio's 512 blocking threads free.
+const _: () = assert!(MAX_CONCURRENT_UPLOADS_LIMIT <= 512 / 8);
+
 /// The validated configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -215,13 +225,19 @@ impl Config {
         }
         let max_concurrent_uploads = match raw.max_concurrent_uploads {
             None => 8,
-            Some(n) if (1..=1024).contains(&n) => n as usize,
-            Some(_) => {
-                return Err(invalid(
-                    "max_concurrent_uploads",
-                    "must be between 1 and 1024 (the default is 8)",
-                ))
-            }
+            Some(n) => match usize::try_from(n) {
+                Ok(n) if (1..=MAX_CONCURRENT_UPLOADS_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "max_concurrent_uploads",
+                        format!(
+                            "must be between 1 and {MAX_CONCURRENT_UPLOADS_LIMIT} (the default is 8): \
+                             each upload holds a thread of the server's blocking pool and about 25 MiB \
+                             of memory"
+                        ),
+                    ))
+                }
+            },
         };
         let onion_address = match raw.onion_address.map(|s| s.trim().to_ascii_lowercase()) {
             None => None,
@@ -318,6 +334,29 @@ mod tests {
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.max_upload_bytes, 10 << 20);
         assert_eq!(c.max_concurrent_uploads, 3);
+    }
+
+    #[test]
+    fn max_concurrent_uploads_is_capped_where_the_blocking_pool_stays_healthy() {
+        let n = MAX_CONCURRENT_UPLOADS_LIMIT;
+        let c = from(&format!("max_concurrent_uploads = {n}"), &[]).unwrap();
+        assert_eq!(c.max_concurrent_uploads, n);
+        for text in [
+            format!("max_concurrent_uploads = {}", n + 1),
+            "max_concurrent_uploads = 512".to_owned(),
+            "max_concurrent_uploads = 1024".to_owned(),
+            "max_concurrent_uploads = -1".to_owned(),
+        ] {
+            let e = from(&text, &[]).unwrap_err().to_string();
+            assert!(
+                e.contains("max_concurrent_uploads") && e.contains(&format!("between 1 and {n}")),
+                "{text}: {e}"
+            );
+        }
+        let e = from("", &[("WITNESS_DROP_MAX_CONCURRENT_UPLOADS", "1024")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("WITNESS_DROP_MAX_CONCURRENT_UPLOADS"), "{e}");
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
             sources: store.source_count(),
         });
     }
-    let secret = InstanceSecret::load_or_create(&config.data_dir)?;
+    let secret = InstanceSecret::load_or_create(&config.data_dir, store.source_count())?;
     let state = AppState::new(config, recipients, store.clone(), secret);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

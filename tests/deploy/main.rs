@@ -177,6 +177,62 @@ fn the_unit_has_the_required_settings() {
     }
 }
 
+/// The value of the one active `key=` line of the unit.
+fn unit_value<'a>(active: &[&'a str], key: &str) -> &'a str {
+    let hits: Vec<&str> = active
+        .iter()
+        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "deploy/witness-drop.service: one `{key}=` line expected"
+    );
+    hits[0]
+}
+
+/// A systemd memory size (`768M`, `1G`, bytes) in MiB.
+fn mib(value: &str) -> u64 {
+    let (n, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let n: u64 = n.parse().unwrap_or_else(|_| panic!("not a size: {value}"));
+    match unit {
+        "" => n >> 20,
+        "K" => n >> 10,
+        "M" => n,
+        "G" => n << 10,
+        _ => panic!("unexpected unit in {value}"),
+    }
+}
+
+#[test]
+fn the_unit_limits_open_files_and_memory_with_room_for_the_default_config() {
+    let text = read("witness-drop.service");
+    let active = active_lines(&text);
+    let nofile: u64 = unit_value(&active, "LimitNOFILE").parse().unwrap();
+    assert!(
+        nofile >= 4096,
+        "LimitNOFILE={nofile}: a flood of connections needs more than that"
+    );
+    let high = mib(unit_value(&active, "MemoryHigh"));
+    let max = mib(unit_value(&active, "MemoryMax"));
+    // The guide's sizing (section 18) for the default config: the server, 2 derivations of
+    // 64 MiB, 25 MiB per upload in flight, sessions.
+    let default_uploads = 8;
+    let worst = 30 + 2 * 64 + 25 * default_uploads + 10;
+    assert!(
+        worst < high && high < max,
+        "MemoryHigh={high}M and MemoryMax={max}M must leave room above {worst} MiB"
+    );
+    let guide = read("README.md");
+    for needle in ["LimitNOFILE=", "MemoryHigh=", "MemoryMax="] {
+        assert!(guide.contains(needle), "the guide explains {needle}");
+    }
+}
+
 #[test]
 fn systemd_accepts_the_unit_and_rates_it_at_most_2() {
     let test = "systemd_accepts_the_unit_and_rates_it_at_most_2";

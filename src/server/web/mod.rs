@@ -44,7 +44,6 @@ use crate::server::secrets::InstanceSecret;
 use crate::server::serve::LISTENING_LINE;
 use crate::server::store::Store;
 
-pub use derive::MAX_DERIVATIONS;
 pub use error::WebError;
 
 /// Longest message text, in bytes.
@@ -72,8 +71,8 @@ pub struct AppState {
     pub secret: Arc<InstanceSecret>,
     /// Logged-in sources (memory only).
     pub sessions: Arc<session::Sessions>,
-    /// One permit per Argon2id derivation in progress.
-    pub derivations: Arc<Semaphore>,
+    /// The queue of logins and first submissions in front of the Argon2id derivations.
+    pub derivations: Arc<derive::DerivationQueue>,
     /// Bytes announced by uploads in progress and not yet received (see `receive`).
     pub reserved: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -91,7 +90,7 @@ impl AppState {
             sessions: Arc::new(session::Sessions::new(
                 upload_deadline(config.max_upload_bytes) + Duration::from_secs(1800),
             )),
-            derivations: Arc::new(Semaphore::new(MAX_DERIVATIONS)),
+            derivations: Arc::new(derive::DerivationQueue::default()),
             reserved: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
             store,
