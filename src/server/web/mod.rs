@@ -7,13 +7,15 @@
 //!   `submit` (the first submission), `source` (login, inbox, follow-ups, logout).
 //! - [`pages`] (frames and templates), [`i18n`] (languages and texts), [`csrf`] (origin checks
 //!   and form tokens), [`session`] (sessions in memory), [`WebError`] (the one error type).
-//! - [`listener`]: the accept loop and the connection limits.
+//! - [`listener`]: the accept loop and the connection limits; [`form_body`]: the small forms'
+//!   bodies, read under a cap and a deadline.
 //!
 //! Invariants:
 //! - No access log: nothing here logs an address, a user agent, a path with an id, a file name
 //!   or message text, and no log line marks when a submission arrived.
 //! - Every response, error pages included, carries the security headers of [`security_headers`].
-//! - Request bodies are read only by the submission handler, which encrypts as it reads.
+//! - Request bodies are read only by the submission handlers, which encrypt as they read, and
+//!   by [`form_body`], which reads the small forms' bodies whole under a cap and a deadline.
 //! - The limits on connections (count, header and idle timeouts, shutdown deadline) are kept
 //!   by [`listener`]; no response carries a `Date` header.
 
@@ -21,6 +23,7 @@ pub mod csrf;
 pub mod derive;
 mod error;
 pub mod extract;
+pub mod form_body;
 pub mod i18n;
 pub mod listener;
 mod misc;
@@ -145,7 +148,8 @@ pub fn router(state: AppState) -> Router {
         .merge(misc::router())
         .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
         .merge(source::upload_router().layer(DefaultBodyLimit::max(limit)))
-        .merge(source::router())
+        // Login, inbox, delete reply, logout: no upload among them, so every body is small.
+        .merge(source::router().layer(middleware::from_fn(form_body::bounded)))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(
