@@ -6,6 +6,7 @@
 #[path = "../util/mod.rs"]
 mod util;
 
+mod connections;
 mod durability;
 mod limits;
 mod privacy;
