@@ -7,6 +7,7 @@
 mod util;
 
 mod bounds;
+mod connections;
 mod durability;
 mod limits;
 mod privacy;

@@ -471,3 +471,148 @@ pub fn only_submission(out: &Path) -> PathBuf {
     );
     dirs[0].clone()
 }
+
+impl Server {
+    /// Like [`Server::spawn`], with the server's soft open-file limit (`ulimit -n`) set to
+    /// `limit`: the real limit the connection cap is derived from.
+    pub fn spawn_with_open_file_limit(&mut self, limit: u64) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .unwrap();
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(DROP)
+            .args(["serve", "--config"])
+            .arg(self.config())
+            .env("RUST_LOG", "debug")
+            .env("TMPDIR", self.path().join("tmp"))
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("server printed nothing")
+            .expect("read server stdout");
+        let addr = witness_drop::server::serve::parse_listening_line(&line)
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        self.addr = addr.parse().unwrap();
+        self.child = Some(child);
+        std::thread::spawn(move || for _ in lines {});
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
+    /// Descriptors the server process has open now.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// True while the server process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Sends SIGTERM (`kill -TERM`), as systemd does to stop the service.
+    pub fn sigterm(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Waits at most `secs` seconds for the process to exit; its status if it did. The server
+    /// counts as stopped afterwards either way (a process still running is killed).
+    pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + Duration::from_secs_f64(secs);
+        let mut child = self.child.take()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= end {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A raw connection that has sent `bytes` (for example half a request head) and stays open.
+pub fn send_raw(server: &Server, bytes: &[u8]) -> TcpStream {
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+/// True if the peer closed `s` (end of stream or reset) within `within`; any bytes it sent
+/// before are read and dropped. False if it was still open then.
+pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    let end = Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    loop {
+        // At least one read, even past the end: a connection already closed says so at once.
+        let left = end
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response (head and a `Content-Length` body) from `s`, waiting at most
+/// `within`; the head and body as text, or `None` if it did not come in time.
+pub fn read_response(s: &mut TcpStream, within: Duration) -> Option<String> {
+    let end = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(head_end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..head_end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if got.len() >= head_end + 4 + length {
+                return Some(String::from_utf8_lossy(&got[..head_end + 4 + length]).into_owned());
+            }
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        s.set_read_timeout(Some(left)).unwrap();
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}

@@ -7,18 +7,25 @@
 //!   `submit` (the first submission), `source` (login, inbox, follow-ups, logout).
 //! - [`pages`] (frames and templates), [`i18n`] (languages and texts), [`csrf`] (origin checks
 //!   and form tokens), [`session`] (sessions in memory), [`WebError`] (the one error type).
+//! - [`listener`]: the accept loop and the connection limits; [`form_body`]: the small forms'
+//!   bodies, read under a cap and a deadline.
 //!
 //! Invariants:
 //! - No access log: nothing here logs an address, a user agent, a path with an id, a file name
 //!   or message text, and no log line marks when a submission arrived.
 //! - Every response, error pages included, carries the security headers of [`security_headers`].
-//! - Request bodies are read only by the submission handler, which encrypts as it reads.
+//! - Request bodies are read only by the submission handlers, which encrypt as they read, and
+//!   by [`form_body`], which reads the small forms' bodies whole under a cap and a deadline.
+//! - The limits on connections (count, header and idle timeouts, shutdown deadline) are kept
+//!   by [`listener`]; no response carries a `Date` header.
 
 pub mod csrf;
 pub mod derive;
 mod error;
 pub mod extract;
+pub mod form_body;
 pub mod i18n;
+pub mod listener;
 mod meter;
 mod misc;
 pub mod pages;
@@ -144,7 +151,8 @@ pub fn router(state: AppState) -> Router {
         .merge(misc::router())
         .merge(submit::router().layer(DefaultBodyLimit::max(limit)))
         .merge(source::upload_router().layer(DefaultBodyLimit::max(limit)))
-        .merge(source::router())
+        // Login, inbox, delete reply, logout: no upload among them, so every body is small.
+        .merge(source::router().layer(middleware::from_fn(form_body::bounded)))
         .fallback(|| async { WebError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn_with_state(
@@ -225,18 +233,23 @@ async fn guard(
     res
 }
 
-/// Serves until `shutdown` completes. Prints [`LISTENING_LINE`] and the address on stdout
-/// once the socket is bound (scripts and tests wait for that line).
+/// Serves until `shutdown` completes, then for at most [`listener::SHUTDOWN_GRACE`] while
+/// requests in flight finish. Prints [`LISTENING_LINE`] and the address on stdout once the
+/// socket is bound (scripts and tests wait for that line). Fails before binding when the
+/// open-file limit leaves no room for connections ([`listener::connection_cap`]).
 pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
-    let addr = listener.local_addr()?;
+    let max_connections = listener::connection_cap(
+        listener::open_file_limit(),
+        state.config.max_concurrent_uploads,
+    )
+    .map_err(std::io::Error::other)?;
+    let tcp = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let addr = tcp.local_addr()?;
     println!("{LISTENING_LINE}{addr}");
-    tracing::info!("serving the source interface");
-    let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    tracing::info!("serving the source interface, at most {max_connections} connections at once");
+    listener::run(tcp, router(state), max_connections, shutdown).await;
+    Ok(())
 }
