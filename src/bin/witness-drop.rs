@@ -14,6 +14,7 @@ use witness_drop::day::Day;
 use witness_drop::server::config::Config;
 use witness_drop::server::operator::{self, check, demo, export, import};
 use witness_drop::server::serve::{init_logging, serve, DemoKeys};
+use witness_drop::util::report::one_line;
 
 #[derive(Parser)]
 #[command(
@@ -86,8 +87,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let line = format!("{e:#}").replace(['\n', '\r'], " ");
-            eprintln!("witness-drop: {line}");
+            eprintln!("witness-drop: {}", one_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -18,6 +18,7 @@ use witness_drop::review::keygen::keygen;
 use witness_drop::review::reply::{load_own_keys, load_reply_target, read_reply_text, write_reply};
 use witness_drop::review::verify::{open_export, VerifyReport};
 use witness_drop::review::PASSPHRASE_ENV;
+use witness_drop::util::report::one_line;
 
 /// The reviewer's offline tool for witness-drop: make a key, verify an export, decrypt it,
 /// reply to a source.
@@ -99,9 +100,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // `{:#}` joins the context chain with ": "; keep the reason on one line.
-            let line = format!("{e:#}").replace(['\n', '\r'], " ");
-            eprintln!("witness-review: error: {line}");
+            eprintln!("witness-review: error: {}", one_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }
