@@ -23,9 +23,10 @@ use super::WebError;
 /// for the same reasoning).
 pub const SMALL_FORM_DEADLINE: Duration = Duration::from_secs(10);
 
-/// Largest small form body. A login is under 300 bytes (token, up to a few hundred bytes of
-/// codename); anything much larger is not one of our forms.
-pub const SMALL_FORM_MAX_BYTES: usize = 16 * 1024;
+/// Largest small form body: a token and at most [`crate::server::codename::MAX_INPUT_CHARS`]
+/// characters, each at most 4 bytes of UTF-8 and 3 characters when percent-encoded, fit in well
+/// under 8 KiB; anything larger is not one of our forms.
+pub const SMALL_FORM_MAX_BYTES: usize = 8 * 1024;
 
 /// Reads the body under [`SMALL_FORM_DEADLINE`] and [`SMALL_FORM_MAX_BYTES`], then passes the
 /// request on with the body in memory.

@@ -4,7 +4,7 @@
 //! - The codename is used only to derive keys and is dropped at once. A login waits for its
 //!   derivation in the bounded queue of [`super::derive`] (Argon2id, off the async threads, a
 //!   bounded number at once; beyond the queue, or after a minute, a "busy" page), holding only
-//!   the normalised codename; its form is at most [`FORM_BODY_LIMIT`] bytes.
+//!   the normalised codename; its form is at most [`super::form_body::SMALL_FORM_MAX_BYTES`] bytes.
 //! - A login adds a session and replaces at most one (see [`super::session`]): a source that
 //!   logs in again and again only ever replaces its own sessions.
 //! - A failed login gets the same page whatever the reason, and a wrong codename costs the same
@@ -13,7 +13,7 @@
 //!   can only list or delete replies under its own reference.
 //! - Every form here carries a token bound to the form and to the session.
 
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -33,18 +33,12 @@ use super::{blocking, csrf, AppState, WebError};
 use crate::export::is_valid_id;
 use crate::server::codename;
 
-/// Largest body of the small forms here (login, delete, logout): a token and at most
-/// [`codename::MAX_INPUT_CHARS`] characters, each at most 4 bytes of UTF-8 and 3 characters
-/// when percent-encoded, fit in well under 8 KiB.
-pub const FORM_BODY_LIMIT: usize = 8 * 1024;
-
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route(Route::Login.pattern(), get(login_form).post(login))
         .route(Route::Inbox.pattern(), get(inbox))
         .route(Route::DeleteReply.pattern(), post(delete_reply))
         .route(Route::Logout.pattern(), post(logout))
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
 }
 
 /// The follow-up route, with the upload body limit (set by the caller).
