@@ -48,12 +48,15 @@
 //!
 //! Linux only: memory and CPU are read from `/proc`.
 //!
-//! Modules: [`args`] (the command line), [`server`] (the config and the `witness-drop serve`
-//! process), [`client`] (the raw HTTP client), [`measure`] (memory, CPU, `age -r`, medians);
-//! this file runs the benchmark and prints its table.
+//! Modules: [`args`] (the command line), [`server`] (the server's config), [`client`] (the
+//! upload over a raw HTTP request), [`measure`] (memory, CPU, `age -r`); [`common`], shared with
+//! the flood benchmark: the `witness-drop serve` process, the small HTTP requests, `/proc` and
+//! medians. This file runs the benchmark and prints its table.
 
 mod args;
 mod client;
+#[path = "../common/mod.rs"]
+mod common;
 mod measure;
 mod server;
 
@@ -68,9 +71,12 @@ use witness_drop::server::codename::ARGON2_M_KIB;
 use witness_drop::util::size::human_size;
 
 use crate::args::{parse_args, Options};
-use crate::client::{form_token, login, receipt_codename, Target};
-use crate::measure::{measured_upload, median, settle, time_reference_age};
-use crate::server::{start_server, write_config};
+use crate::client::{Target, RESPONSE_TIMEOUT};
+use crate::common::client::{form_token, login, receipt_codename};
+use crate::common::procfs::median;
+use crate::common::server::start_server;
+use crate::measure::{measured_upload, settle, time_reference_age};
+use crate::server::write_config;
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -161,7 +167,13 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
     let mut codename = None;
     for run in 1..=opts.runs {
         settle();
-        let token = form_token(&server.addr, "/en/submit", "/en/submit", None)?;
+        let token = form_token(
+            &server.addr,
+            "/en/submit",
+            "/en/submit",
+            None,
+            RESPONSE_TIMEOUT,
+        )?;
         let target = Target {
             path: "/en/submit",
             token,
@@ -197,8 +209,14 @@ fn bench(opts: &Options, dir: &Path) -> Result<()> {
 
     // 5. The same upload by the returning source (no key derivation during the upload).
     let codename = codename.ok_or_else(|| anyhow!("no run made a codename"))?;
-    let cookie = login(&server.addr, &codename)?;
-    let token = form_token(&server.addr, "/en/inbox", "/en/inbox/submit", Some(&cookie))?;
+    let cookie = login(&server.addr, &codename, RESPONSE_TIMEOUT)?;
+    let token = form_token(
+        &server.addr,
+        "/en/inbox",
+        "/en/inbox/submit",
+        Some(&cookie),
+        RESPONSE_TIMEOUT,
+    )?;
     settle();
     let target = Target {
         path: "/en/inbox/submit",

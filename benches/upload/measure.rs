@@ -1,5 +1,6 @@
 //! Measurement: the server's memory (VmHWM, sampled VmRSS) and CPU time from `/proc` around
-//! one upload, the reference `age -r` timing, medians, and the `sync` before each timed step.
+//! one upload (read with [`crate::common::procfs`]), the reference `age -r` timing, and the
+//! `sync` before each timed step.
 
 use std::fs::File;
 use std::path::Path;
@@ -12,11 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::client::{upload, Target};
-use crate::server::Server;
+use crate::common::procfs::{read_cpu_ticks, read_status_kib, reset_peak_rss, CLOCK_TICKS_PER_SEC};
+use crate::common::server::Server;
 use crate::{KIB, MIB};
-
-/// USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture's user ABI.
-const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
 /// Interval of the VmRSS sampler.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
@@ -68,7 +67,7 @@ pub fn measured_upload(
 ) -> Result<UploadFigures> {
     let pid = server.child.id();
     // Writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS.
-    let hwm_reset = std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok();
+    let hwm_reset = reset_peak_rss(pid);
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = {
         let stop = Arc::clone(&stop);
@@ -116,28 +115,6 @@ pub fn measured_upload(
         hwm_reset,
         body: timing.body,
     })
-}
-
-/// Reads a `kB` field (`VmRSS:`, `VmHWM:`) of /proc/PID/status.
-fn read_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-}
-
-/// utime + stime of /proc/PID/stat, in clock ticks.
-fn read_cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields restart after its closing ')'.
-    let rest = stat.get(stat.rfind(')')? + 1..)?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After ')': field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
 }
 
 /// Samples VmRSS every 100 ms until `stop`; returns (when, bytes) pairs.
@@ -197,21 +174,6 @@ pub fn time_reference_age(
         Ok(status) => bail!("the reference `age -r` failed ({status})"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).context("running the reference `age`"),
-    }
-}
-
-/// The median of some figures (the mean of the middle two for an even count).
-pub fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
     }
 }
 
