@@ -134,17 +134,25 @@ fn a_trickle_loses_its_upload_slot_to_a_real_source() {
     );
     let mut trickle = start_raw_upload(&server, 1 << 20, first.as_bytes());
     std::thread::sleep(Duration::from_millis(500));
-    // The trickle holds the only slot for now.
-    let (status, _) = post_multipart(
-        &server,
-        "/en/submit",
-        Multipart::for_form(&server, "/en/submit").text("message", b"waiting"),
-    );
-    assert_eq!(
-        status, 503,
-        "the slot is taken while the grace period lasts"
-    );
+    // The trickle holds the only slot for now; a real source waits in line for it.
     let started = Instant::now();
+    let real = {
+        let mp = Multipart::for_form(&server, "/en/submit").text("message", b"waiting in line");
+        let (ct, body) = mp.finish();
+        let url = server.url("/en/submit");
+        std::thread::spawn(move || {
+            let r = reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(150))
+                .build()
+                .unwrap()
+                .post(url)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .unwrap();
+            (r.status().as_u16(), started.elapsed())
+        })
+    };
     let feeder = {
         let mut s = trickle.try_clone().unwrap();
         std::thread::spawn(move || {
@@ -171,7 +179,15 @@ fn a_trickle_loses_its_upload_slot_to_a_real_source() {
         cut_after < Duration::from_secs(90),
         "cut off after the grace period, not the idle timeout ({cut_after:?})"
     );
-    small_submission_works(&server);
+    let (status, waited) = real.join().unwrap();
+    assert_eq!(
+        status, 200,
+        "the source in line got the slot the trickle lost"
+    );
+    assert!(
+        waited < Duration::from_secs(120),
+        "within two minutes ({waited:?})"
+    );
     assert!(
         wait_until(5, || server.blob_folders() == 1),
         "nothing of the trickle stays"

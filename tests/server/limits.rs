@@ -73,7 +73,18 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
         .1;
     let start = String::from_utf8_lossy(&first[..first.len() - 50]).into_owned();
     let mut slow = start_raw_upload(&server, 10 << 20, start.as_bytes());
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Four more wait in line for the slot (four a slot may wait)...
+    let waiting: Vec<_> = (0..4)
+        .map(|_| {
+            let first = Multipart::for_form(&server, "/en/submit")
+                .text("message", b"waiting")
+                .finish()
+                .1;
+            start_raw_upload(&server, 10 << 20, &first[..first.len() - 50])
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // ...and the next one is told the drop is busy, at once.
     let (status, body) = post_multipart(
         &server,
         "/en/submit",
@@ -81,9 +92,11 @@ fn beyond_concurrent_uploads_is_busy_then_recovers() {
     );
     assert_eq!(status, 503);
     assert!(body.to_lowercase().contains("try again"), "{body}");
-    // The slow source gives up; its permit comes back and nothing of it stays.
+    // The slow source gives up, and so do those in line; the permit comes back and nothing of
+    // them stays.
     slow.flush().unwrap();
     drop(slow);
+    drop(waiting);
     assert!(wait_until(10, || post_multipart(
         &server,
         "/en/submit",

@@ -74,6 +74,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// One permit per upload in progress.
     pub uploads: Arc<Semaphore>,
+    /// One permit per upload waiting for a slot (see `receive`).
+    pub upload_waiters: Arc<Semaphore>,
     /// The instance secret (form tokens, codename derivation).
     pub secret: Arc<InstanceSecret>,
     /// Logged-in sources (memory only).
@@ -100,6 +102,9 @@ impl AppState {
             derivations: Arc::new(derive::DerivationQueue::default()),
             reserved: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             uploads: Arc::new(Semaphore::new(config.max_concurrent_uploads)),
+            upload_waiters: Arc::new(Semaphore::new(
+                config.max_concurrent_uploads * receive::WAITING_PER_SLOT,
+            )),
             store,
             recipients: Arc::new(recipients),
             config: Arc::new(config),

@@ -6,6 +6,8 @@
 //!   boundaries and each part's headers are capped at kilobytes; the number of parts, the
 //!   length of file names and content types are capped; the form token, the form's first field,
 //!   is read under [`TOKEN_DEADLINE`] before the request takes an upload slot.
+//! - An upload whose token was accepted waits in line for a slot ([`SLOT_WAIT`], at most
+//!   [`WAITING_PER_SLOT`] waiting per slot), so a burst of sources is served in turn.
 //! - A slot is never held by a trickle: after [`PROGRESS_GRACE`] the body must have arrived at
 //!   [`PROGRESS_FLOOR`] on average, and no wait lasts longer than [`IDLE_TIMEOUT`] or the
 //!   upload deadline; an upload cut off gets the 408 page and leaves nothing behind.
@@ -65,6 +67,32 @@ pub const PROGRESS_GRACE: Duration = Duration::from_secs(60);
 /// loses the slot after a minute, and holding all eight slots costs at least 32 KiB/s for as
 /// long as it lasts.
 pub const PROGRESS_FLOOR: u64 = 4 * 1024;
+
+/// How long an upload whose token was accepted waits for a free slot before the "busy" page.
+/// Longer than [`PROGRESS_GRACE`], so a source queued behind uploads that trickle gets the first
+/// slot they lose.
+pub const SLOT_WAIT: Duration = Duration::from_secs(90);
+
+/// Uploads that may wait for a slot, per slot; beyond them the "busy" page at once. A waiting
+/// upload holds a connection and at most the parser's read-ahead: its body is not read.
+pub const WAITING_PER_SLOT: usize = 4;
+
+/// Takes an upload slot: at once, or after waiting in line (first come, first served) for at
+/// most [`SLOT_WAIT`].
+async fn take_slot(st: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, WebError> {
+    if let Ok(permit) = st.uploads.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
+    let _place = st
+        .upload_waiters
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| WebError::Busy)?;
+    match tokio::time::timeout(SLOT_WAIT, st.uploads.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(WebError::Busy),
+    }
+}
 
 /// Most parts in one body: every file, the form's own fields, and room for a few more.
 pub const MAX_PARTS: usize = crate::server::upload::MAX_FILES as usize + 32;
@@ -307,15 +335,14 @@ async fn receive_fields(
     if !first_field_is_token(&token_limits, multipart, &st.secret, action).await? {
         return Err(WebError::Forbidden);
     }
-    let _permit = st
-        .uploads
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| WebError::Busy)?;
+    let _permit = take_slot(st).await?;
+    // The upload's own clock (progress floor, deadline) starts once it has a slot.
+    let started = Instant::now();
     let remaining = |consumed: u64| declared.map_or(0, |d| d.saturating_sub(consumed));
     let mut reservation = Reservation::new(&st.reserved, remaining(meter.consumed()));
     check_room(st)?;
     let limits = Limits {
+        started,
         deadline: started + st.upload_deadline(),
         ..token_limits
     };
