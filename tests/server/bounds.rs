@@ -20,15 +20,6 @@ fn flood(mut s: TcpStream, chunk: &[u8], limit: usize) -> (usize, u16) {
     (sent, read_status(&mut s))
 }
 
-fn small_submission_works(server: &Server) {
-    let (status, body) = post_multipart(
-        server,
-        "/en/submit",
-        Multipart::for_form(server, "/en/submit").text("message", b"still here"),
-    );
-    assert_eq!(status, 200, "{body}");
-}
-
 #[test]
 fn a_preamble_without_a_boundary_is_refused_after_kilobytes() {
     let server = Server::start(Opts::default());

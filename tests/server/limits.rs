@@ -5,15 +5,6 @@ use std::process::Command;
 
 use crate::util::*;
 
-fn small_submission_works(server: &Server) {
-    let (status, body) = post_multipart(
-        server,
-        "/en/submit",
-        Multipart::for_form(server, "/en/submit").text("message", b"still here"),
-    );
-    assert_eq!(status, 200, "{body}");
-}
-
 #[test]
 fn over_size_upload_gets_413_and_leaves_nothing() {
     let server = Server::start(Opts {

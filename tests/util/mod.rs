@@ -172,12 +172,27 @@ impl Server {
 
     /// Starts (or restarts) the server process; waits for its "listening" line.
     pub fn spawn(&mut self) {
+        self.spawn_serve(None);
+    }
+
+    /// Starts `serve` (under `ulimit -n LIMIT` when given) and waits for its listening line.
+    fn spawn_serve(&mut self, open_file_limit: Option<u64>) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log())
             .unwrap();
-        let mut child = Command::new(DROP)
+        let mut cmd = match open_file_limit {
+            None => Command::new(DROP),
+            Some(limit) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                    .arg(DROP);
+                c
+            }
+        };
+        let mut child = cmd
             .args(["serve", "--config"])
             .arg(self.config())
             .env("RUST_LOG", "debug")
@@ -192,11 +207,9 @@ impl Server {
             .next()
             .expect("server printed nothing")
             .expect("read server stdout");
-        let addr = line
-            .split("http://")
-            .nth(1)
+        let addr = witness_drop::server::serve::parse_listening_line(&line)
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-        self.addr = addr.trim().parse().unwrap();
+        self.addr = addr.parse().unwrap();
         self.child = Some(child);
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -476,34 +489,7 @@ impl Server {
     /// Like [`Server::spawn`], with the server's soft open-file limit (`ulimit -n`) set to
     /// `limit`: the real limit the connection cap is derived from.
     pub fn spawn_with_open_file_limit(&mut self, limit: u64) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log())
-            .unwrap();
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-            .arg(DROP)
-            .args(["serve", "--config"])
-            .arg(self.config())
-            .env("RUST_LOG", "debug")
-            .env("TMPDIR", self.path().join("tmp"))
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let line = lines
-            .next()
-            .expect("server printed nothing")
-            .expect("read server stdout");
-        let addr = witness_drop::server::serve::parse_listening_line(&line)
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-        self.addr = addr.parse().unwrap();
-        self.child = Some(child);
-        std::thread::spawn(move || for _ in lines {});
+        self.spawn_serve(Some(limit));
     }
 
     /// The server's process id.
@@ -615,4 +601,14 @@ pub fn read_response(s: &mut TcpStream, within: Duration) -> Option<String> {
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// A small submission through the form succeeds: the server keeps serving.
+pub fn small_submission_works(server: &Server) {
+    let (status, body) = post_multipart(
+        server,
+        "/en/submit",
+        Multipart::for_form(server, "/en/submit").text("message", b"still here"),
+    );
+    assert_eq!(status, 200, "{body}");
 }
