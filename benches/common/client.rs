@@ -243,3 +243,22 @@ pub fn snippet(body: &[u8]) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     one_line.chars().take(200).collect()
 }
+
+/// The start of a form's multipart body up to the first file's content: the token (first, as
+/// the server requires), the message, and the header of one `files` part named `file_name`.
+pub fn form_preamble(boundary: &str, token: &str, message: &str, file_name: &str) -> String {
+    format!(
+        "--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"token\"\r\n\
+         \r\n\
+         {token}\r\n\
+         --{boundary}\r\n\
+         Content-Disposition: form-data; name=\"message\"\r\n\
+         \r\n\
+         {message}\r\n\
+         --{boundary}\r\n\
+         Content-Disposition: form-data; name=\"files\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\
+         \r\n"
+    )
+}

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-use crate::common::client::{connect, read_response, Response};
+use crate::common::client::{connect, form_preamble, read_response, Response};
 
 /// Bytes per write of a body.
 pub const PIECE: usize = 64 * 1024;
@@ -59,20 +59,7 @@ impl Frame {
         file_len: u64,
     ) -> Result<Frame> {
         let boundary = format!("----witness-drop-flood-{}", random_hex()?);
-        let preamble = format!(
-            "--{boundary}\r\n\
-             Content-Disposition: form-data; name=\"token\"\r\n\
-             \r\n\
-             {token}\r\n\
-             --{boundary}\r\n\
-             Content-Disposition: form-data; name=\"message\"\r\n\
-             \r\n\
-             {message}\r\n\
-             --{boundary}\r\n\
-             Content-Disposition: form-data; name=\"files\"; filename=\"testimony.bin\"\r\n\
-             Content-Type: application/octet-stream\r\n\
-             \r\n"
-        );
+        let preamble = form_preamble(&boundary, token, message, "testimony.bin");
         let epilogue = format!("\r\n--{boundary}--\r\n");
         let length = preamble.len() as u64 + file_len + epilogue.len() as u64;
         let cookie = cookie

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::common::client::{read_response, snippet};
+use crate::common::client::{form_preamble, read_response, snippet};
 
 /// Most bytes per `sendfile` call.
 const SEND_CHUNK: usize = 4 * 1024 * 1024;
@@ -46,19 +46,11 @@ pub fn upload(addr: &str, target: &Target, file_path: &Path, size: u64) -> Resul
     let boundary = format!("----witness-drop-bench-{}", hex::encode(random));
     let token = &target.token;
 
-    let preamble = format!(
-        "--{boundary}\r\n\
-         Content-Disposition: form-data; name=\"token\"\r\n\
-         \r\n\
-         {token}\r\n\
-         --{boundary}\r\n\
-         Content-Disposition: form-data; name=\"message\"\r\n\
-         \r\n\
-         Upload benchmark: one large attachment.\r\n\
-         --{boundary}\r\n\
-         Content-Disposition: form-data; name=\"files\"; filename=\"bench.bin\"\r\n\
-         Content-Type: application/octet-stream\r\n\
-         \r\n"
+    let preamble = form_preamble(
+        &boundary,
+        token,
+        "Upload benchmark: one large attachment.",
+        "bench.bin",
     );
     let epilogue = format!("\r\n--{boundary}--\r\n");
     let content_length = preamble.len() as u64 + size + epilogue.len() as u64;
