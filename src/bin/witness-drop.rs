@@ -78,6 +78,10 @@ enum Command {
         /// Config file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// With the server stopped: rebuild whatever of the database is missing or damaged
+        /// from the journal, and say what was restored.
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -130,7 +134,13 @@ fn run(cli: Cli) -> Result<()> {
             println!("purged {n} exported submission(s) received before {cutoff}");
             Ok(())
         }
-        Command::Check { config } => {
+        Command::Check { config, repair } => {
+            if repair {
+                let repaired = check::repair(config.as_deref())?;
+                for line in repaired.lines() {
+                    println!("{line}");
+                }
+            }
             let report = check::check(config.as_deref())?;
             for line in report.lines() {
                 println!("{line}");

@@ -15,10 +15,12 @@
 //! - [`operator`]: `export`, `import-replies`, `purge`, `check`, `demo`, over the admin socket
 //!   or directly.
 //! - `web`: the source interface (axum).
+//! - [`failpoint`]: fault injection for the durability tests (debug builds only).
 //! - [`serve`]: `witness-drop serve`, which opens all of the above in order.
 
 pub mod codename;
 pub mod config;
+pub mod failpoint;
 pub mod operator;
 pub mod secrets;
 pub mod serve;

@@ -14,7 +14,7 @@
 //!   a warning in the log; while sources exist it is an error that tells the operator to restore
 //!   the file from the backup, because with another secret no source could log in again.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -22,15 +22,16 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::util::files::{
-    open_regular_file, private_file_permissions, read_capped, sync_dir, Capped,
+    open_regular_file, read_capped, sync_dir, write_durable, Capped, DURABLE_TEMP_SUFFIX,
 };
 
 /// File name inside the data folder.
 pub const SECRET_FILE: &str = "instance.secret";
 
-/// Temporary files being made into the secret are `.instance.secret.XXXXXX.tmp`.
+/// Temporary files being made into the secret are `.instance.secret.XXXXXX.tmp` (what
+/// [`write_durable`] names them).
 const TEMP_PREFIX: &str = ".instance.secret.";
-const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_SUFFIX: &str = DURABLE_TEMP_SUFFIX;
 
 /// Why the instance secret could not be read or made.
 #[derive(Debug, thiserror::Error)]
@@ -133,22 +134,9 @@ fn read(path: &Path) -> Result<Found, SecretError> {
 /// Makes a new secret at `DATA/instance.secret`; fails with `AlreadyExists` if anything is there.
 fn create(data_dir: &Path) -> Result<InstanceSecret, SecretError> {
     let path = data_dir.join(SECRET_FILE);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
-    if let Some(perms) = private_file_permissions() {
-        builder.permissions(perms);
-    }
-    // Dropped on any error below, which removes the temporary file.
-    let mut tmp = builder.tempfile_in(data_dir).map_err(io_err(data_dir))?;
     let mut key = Zeroizing::new([0u8; 32]);
     getrandom::fill(&mut key[..]).map_err(SecretError::Random)?;
-    tmp.as_file_mut()
-        .write_all(&key[..])
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(io_err(tmp.path()))?;
-    tmp.persist_noclobber(&path)
-        .map_err(|e| io_err(&path)(e.error))?;
-    sync_dir(data_dir).map_err(io_err(data_dir))?;
+    write_durable(data_dir, SECRET_FILE, &key[..], false).map_err(io_err(&path))?;
     Ok(InstanceSecret(key))
 }
 

@@ -288,11 +288,11 @@ impl Worker {
                     reply,
                 } => {
                     let result = self.commit(message, source, new_source);
-                    // A commit that may have applied keeps its ciphertext: its record may
-                    // point to it. The next start reconciles it (see the store).
+                    // A commit that failed and could not be undone keeps its ciphertext: a
+                    // record may point to it. The next start reconciles it (see the store).
                     self.committed = matches!(
                         result,
-                        Ok(()) | Err(UploadError::Store(StoreError::Unflushed(_)))
+                        Ok(()) | Err(UploadError::Store(StoreError::Uncertain(_)))
                     );
                     let _ = reply.send(result);
                     return Ok(());

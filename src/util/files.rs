@@ -74,6 +74,54 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// Prefix and suffix of the temporary files [`write_durable`] makes: `.NAME.XXXXXX.tmp`. A
+/// crash can leave one behind; none of them is ever the file it was meant to become.
+pub const DURABLE_TEMP_SUFFIX: &str = ".tmp";
+
+/// Writes `bytes` to `dir/name` so that a crash leaves either no file or the whole one: a
+/// temporary file in `dir` (mode 0600 at creation), fsynced, then moved into place, then `dir`
+/// fsynced. With `replace` false the move never replaces (`AlreadyExists` if `name` exists);
+/// with `replace` true it atomically replaces what is there.
+pub fn write_durable(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> io::Result<()> {
+    use std::io::Write;
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.");
+    builder.prefix(&prefix).suffix(DURABLE_TEMP_SUFFIX);
+    if let Some(perms) = private_file_permissions() {
+        builder.permissions(perms);
+    }
+    // Dropped on any error below, which removes the temporary file.
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.as_file_mut().write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    let target = dir.join(name);
+    if replace {
+        tmp.persist(&target).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(&target).map_err(|e| e.error)?;
+    }
+    sync_dir(dir)
+}
+
+/// Removes the temporaries an interrupted [`write_durable`] left in `dir`; returns how many.
+pub fn remove_durable_temporaries(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && name.starts_with('.') && name.ends_with(DURABLE_TEMP_SUFFIX) {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
 /// Opens an existing regular file without following a symbolic link at its last component.
 ///
 /// `std` has no `O_NOFOLLOW`, so this checks the link itself first, opens, and then checks

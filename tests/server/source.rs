@@ -578,3 +578,77 @@ fn import_replies_reports_refusals_and_fails_on_them() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_lost_database_is_refused_then_rebuilt_by_check_repair_and_nothing_is_lost() {
+    let mut server = Server::start(Opts::default());
+    let codename = first_submission(&server, "first testimony");
+    let out = server.decrypt(&server.export("e1"), "d1");
+    let reply_text = "We have read it. Thank you for trusting us.";
+    let replies = write_reply(&server, &only_submission(&out), reply_text, "replies");
+    assert!(import(&server, &replies).contains("imported 1 reply"));
+    // Two more, not yet exported, each from a new source.
+    let second = first_submission(&server, "second testimony");
+    small_submission_works(&server);
+    server.sigterm();
+    assert!(server.wait_exit(20.0).is_some_and(|s| s.success()));
+
+    std::fs::remove_dir_all(server.data().join("db")).unwrap();
+    let o = server.drop_cmd(&["check"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "check must fail without the database");
+    assert!(
+        err.contains("missing") && err.contains("check --repair") && err.lines().count() == 1,
+        "{err}"
+    );
+    let o = server.drop_cmd(&["check", "--repair"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(said.contains("rebuilt from the journal"), "{said}");
+    assert!(
+        said.contains("3 submission(s), 3 source(s), 3 ledger entries"),
+        "{said}"
+    );
+    assert!(said.contains("ready to serve"), "{said}");
+
+    server.spawn();
+    // What was exported stays exported; the two others come now; all three verify.
+    let e2 = server.export("e2");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(e2.join("export.json")).unwrap()).unwrap();
+    assert_eq!(listed["submissions"].as_array().unwrap().len(), 2);
+    let all = server.path().join("e3");
+    let o = Command::new(DROP)
+        .args(["export", "--all", "--config"])
+        .arg(server.config())
+        .arg("--out")
+        .arg(&all)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new(REVIEW)
+        .args(["verify", "--in"])
+        .arg(&all)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let decrypted = server.decrypt(&all, "d3");
+    assert_eq!(
+        std::fs::read_dir(&decrypted)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().join("submission.json").is_file())
+            .count(),
+        3
+    );
+    // Both sources log in; the first reads the reply.
+    let (cookie, page) = login(&server, &codename);
+    let inbox = get_with(&server, "/en/inbox", &cookie.expect(&page))
+        .text()
+        .unwrap();
+    assert!(inbox.contains(reply_text), "{inbox}");
+    assert!(login(&server, &second).0.is_some());
+}

@@ -1,7 +1,11 @@
 //! `witness-drop check`: is this installation ready to serve?
 //!
-//! Invariant: it only reads (config, reviewer keys, the store's counts and files, the host's
-//! settings) and changes nothing; host hardening is reported as warnings, never as failure.
+//! Invariant: `check` only reads (config, reviewer keys, the store's counts and files, the
+//! host's settings); what it changes is what opening the store always does (an interrupted
+//! commit rolled back, folders moved to quarantine, the journal and the database made to
+//! agree), and it says so. Host hardening is reported as warnings, never as failure.
+//! `check --repair` ([`repair`]) runs only while the server is stopped, and never deletes: a
+//! damaged database is moved aside before it is rebuilt.
 
 use std::path::PathBuf;
 
@@ -19,6 +23,9 @@ pub enum CheckError {
     /// The reviewer keys are missing or invalid.
     #[error(transparent)]
     Keys(#[from] KeysError),
+    /// `--repair` while the server runs.
+    #[error("the server is running (its admin socket {} answers): stop it first, then run `witness-drop check --repair` again", .0.display())]
+    Running(PathBuf),
     /// The data folder could not be opened or read.
     #[error("cannot open the data folder {}: {source}", path.display())]
     Storage {
@@ -80,6 +87,12 @@ impl CheckReport {
                 self.counts.ledger_entries
             ),
         ];
+        if self.counts.reconciled.changed() {
+            out.push(format!(
+                "database: when it was last opened: {}",
+                self.counts.reconciled.summary()
+            ));
+        }
         if self.counts.quarantined > 0 {
             out.push(format!(
                 "quarantine: {} folder(s) in {}: ciphertext of uploads that never committed (a crash, or a commit that could not be made durable); nothing there was acknowledged to a source; look, then delete them",
@@ -119,4 +132,27 @@ pub fn check(config: Option<&std::path::Path>) -> Result<CheckReport, CheckError
         warnings: hardening::warnings(),
         listen: config.listen,
     })
+}
+
+/// `witness-drop check --repair`: with the server stopped, rebuilds whatever of the database
+/// is missing or damaged from the journal (see [`crate::server::store::Store::repair`]).
+pub fn repair(
+    config: Option<&std::path::Path>,
+) -> Result<crate::server::store::RepairReport, CheckError> {
+    let config = Config::load(config)?;
+    let storage = |source| CheckError::Storage {
+        path: config.data_dir.clone(),
+        source,
+    };
+    if super::socket::Remote::connect(&config.data_dir)
+        .map_err(storage)?
+        .is_some()
+    {
+        return Err(CheckError::Running(super::socket::socket_path(
+            &config.data_dir,
+        )));
+    }
+    let (_store, report) =
+        crate::server::store::Store::repair(&config.data_dir).map_err(|e| storage(e.into()))?;
+    Ok(report)
 }

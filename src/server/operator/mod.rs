@@ -31,7 +31,7 @@ pub enum Connection {
     /// Through the running server's admin socket.
     Remote(Remote),
     /// Directly (no server running).
-    Local(Store),
+    Local(Box<Store>),
 }
 
 impl Connection {
@@ -39,7 +39,7 @@ impl Connection {
     pub fn backend(&mut self) -> &mut dyn Backend {
         match self {
             Connection::Remote(r) => r,
-            Connection::Local(s) => s,
+            Connection::Local(s) => s.as_mut(),
         }
     }
 
@@ -58,7 +58,7 @@ pub fn connect(data_dir: &Path) -> Result<Connection, OperatorError> {
         return Ok(Connection::Remote(r));
     }
     match Store::open(data_dir) {
-        Ok(s) => Ok(Connection::Local(s)),
+        Ok(s) => Ok(Connection::Local(Box::new(s))),
         Err(StoreError::Locked(_)) => {
             // The server may be starting: its socket appears right after it opens the database.
             std::thread::sleep(std::time::Duration::from_millis(500));

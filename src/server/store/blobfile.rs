@@ -231,6 +231,7 @@ impl BlobWriter {
             .map(JoinHandle::join)
             .ok_or_else(|| self.failed(WriterFault::Stopped))?
             .map_err(|_| self.failed(WriterFault::ThreadFailed))??;
+        crate::server::failpoint::hit("blob.fsync")?;
         file.sync_all()?;
         // Durable and clean: the kernel may drop the rest of its cached pages.
         drop_cached(&file, 0, self.size);
@@ -286,6 +287,7 @@ fn write_loop(mut file: File, rx: &Receiver<Buf>, free: &SyncSender<Buf>) -> io:
     let mut writeback = Writeback::default();
     let mut offset = 0u64;
     while let Ok(buf) = rx.recv() {
+        crate::server::failpoint::hit("blob.write")?;
         file.write_all(buf.filled())?;
         offset += buf.len as u64;
         writeback.wrote(&file, offset);

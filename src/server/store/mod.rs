@@ -1,20 +1,30 @@
-//! The database: sled for the index and the ledger, plus one folder of ciphertext files per
-//! submission. Neither ever sees plaintext.
+//! The database: sled for the index and the ledger, a journal of small files from which it can
+//! be rebuilt, and one folder of ciphertext files per submission. None of them ever sees
+//! plaintext.
 //!
 //! Invariants:
 //! - Every byte written here is age ciphertext, or metadata that names no person and no time
 //!   finer than a day (ids, days, sizes, hashes, ledger entries).
-//! - A submission exists only once its record is in sled's `subs` tree. Its ciphertext files
-//!   are written and fsynced first; then one sled transaction adds the record and appends its
-//!   ledger entry; then sled is flushed. Only after [`Store::commit`] returns may a receipt be
-//!   shown.
-//! - A blob folder without a record is left by a crash or a failed commit: `Store::sweep`
-//!   moves it to `DATA/quarantine/` at every open, never deletes it (it is ciphertext only, and
-//!   a commit whose outcome was uncertain may be what a reviewer needs); `check` lists it.
-//!   Purge removes the record first, so a purge cut short leaves a folder for quarantine too.
-//! - A commit that failed after its transaction may have applied ([`StoreError::Unflushed`])
-//!   keeps its ciphertext: the record may point to it. The next start reconciles: the record is
-//!   there (the submission stays) or it is not (the folder goes to quarantine).
+//! - The journal ([`journal`]) is the record; sled is an index over it and the ciphertext
+//!   folders. Every fact is written to the journal before sled is told, and [`Store::open`]
+//!   makes sled agree with the journal (and writes into the journal what only sled knew, from
+//!   a version before the journal). A lost or damaged database is rebuilt from the journal by
+//!   [`Store::repair`] (`witness-drop check --repair`); the damaged one is moved aside, never
+//!   deleted.
+//! - Commits are serialised. A commit's steps: the ciphertext files written and fsynced (the
+//!   upload), their folder fsynced; a new source's record and the ledger entry written to the
+//!   journal as pending; one sled transaction (record, ledger entry, head, source); sled
+//!   flushed; the journal's pending files made final, which is the commit point. Only after
+//!   [`Store::commit`] returns may a receipt be shown. A step that fails undoes the earlier
+//!   ones (sled first, then the journal), so nothing unacknowledged stays visible; a commit
+//!   that cannot be undone stops all further commits until restart
+//!   ([`StoreError::Uncertain`], ciphertext kept), and the next open rolls back what the
+//!   journal still has as pending.
+//! - A ciphertext folder without a record is left by a crash or a failed commit:
+//!   `Store::sweep` moves it to `DATA/quarantine/` at every open, never deletes it (it is
+//!   ciphertext only, and a commit whose outcome was uncertain may be what a reviewer needs);
+//!   `check` lists it. Purge moves a folder to `DATA/purging/` first, then removes the record,
+//!   then the folder; the next open finishes a purge cut short.
 //!
 //! Why the ciphertext is not inside sled: sled 0.34 keeps values inside its tree nodes and
 //! rewrites a whole node (up to 16 values) every ten updates, holding copies in memory. Measured
@@ -22,34 +32,42 @@
 //! 1.4-2.9 GiB on disk and 100 MiB-1 GiB of resident memory depending on the chunk size, against
 //! 700 MiB/s for `age -r` to a file. sled also never shrinks its files after deletes, so purged
 //! ciphertext would linger on disk. Plain files written once, fsynced, and unlinked on purge
-//! meet the memory, speed and deletion goals; sled stays the single point of commit.
+//! meet the memory, speed and deletion goals.
 //!
 //! Layout:
 //! - `DATA/db/`: sled. Trees: `subs` (`id(16)` -> JSON [`SubmissionRecord`]), `ledger`
-//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`]),
-//!   `sources` (lookup id(32) -> JSON [`SourceInfo`]: reference, designation, public reply
-//!   recipient), `refs` (reference(16) -> lookup id), `replies` (`reference(16) | reply
-//!   id(16)` -> JSON [`ReplyRecord`], ciphertext only), `replies_seen` (reply id(16) ->
-//!   reference, so a reply is never imported twice).
-//! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N): mode 0600,
-//!   folders 0700. `DATA/quarantine/ID/`: folders moved there by `Store::sweep`.
+//!   (`seq(u64 BE)` -> JSON [`LedgerEntry`]), `meta` (`head` -> JSON [`LedgerHead`],
+//!   `reply_seq` -> the next reply's import order), `sources` (lookup id(32) -> JSON
+//!   [`SourceInfo`]: reference, designation, public reply recipient), `refs` (reference(16) ->
+//!   lookup id), `replies` (`reference(16) | reply id(16)` -> JSON [`ReplyRecord`], ciphertext
+//!   only), `replies_seen` (reply id(16) -> reference, so a reply is never imported twice).
+//! - `DATA/journal/`: see [`journal`].
+//! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N), `DATA/blobs/ID/exported`
+//!   (the day of the first export): mode 0600, folders 0700. `DATA/quarantine/ID/`: folders
+//!   moved there by `Store::sweep`. `DATA/purging/ID/`: a purge in progress.
 
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::TransactionError;
 use sled::Transactional;
 
 pub mod blobfile;
+pub mod journal;
+mod reconcile;
 
 use crate::day::Day;
 use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
 use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
+use crate::server::failpoint;
 use crate::util::files::{create_private_dir, ensure_private_dir, sync_dir};
 pub use blobfile::BlobWriter;
+use journal::{Journal, ReplyFile};
+pub use reconcile::{Reconciled, RepairReport};
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
 pub const CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
@@ -60,16 +78,25 @@ pub enum StoreError {
     /// sled reported an error (I/O, corruption).
     #[error("database error: {0}")]
     Db(#[from] sled::Error),
-    /// A commit's transaction may have applied, but it could not be made durable: its
-    /// ciphertext MUST be kept (the record may point to it), and no receipt may be shown.
-    #[error("the database could not be made durable: {0}")]
-    Unflushed(#[source] sled::Error),
-    /// A ciphertext file could not be written or read.
-    #[error("ciphertext file error: {0}")]
+    /// A commit failed and could not be undone, so its outcome is uncertain until the next
+    /// start: its ciphertext MUST be kept (a record may point to it), no receipt may be shown,
+    /// and the store takes no further commit until restarted.
+    #[error(
+        "a failed commit could not be undone ({0}); storing is stopped until the server restarts"
+    )]
+    Uncertain(String),
+    /// An earlier commit's outcome is uncertain (see [`StoreError::Uncertain`]).
+    #[error("storing is stopped until the server restarts: an earlier commit could not be undone")]
+    Stopped,
+    /// A ciphertext or journal file could not be written or read.
+    #[error("file error: {0}")]
     Io(#[from] io::Error),
     /// The database is locked by another process.
     #[error("the database in {0} is in use by another process: if `witness-drop serve` is running, the operator commands talk to it through its admin socket")]
     Locked(String),
+    /// The database is missing, does not open, or contradicts the journal.
+    #[error("the database {0}: stop the server and run `witness-drop check --repair`, which rebuilds it from the journal")]
+    NeedsRepair(String),
     /// A stored record could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
@@ -94,6 +121,17 @@ pub struct SubmissionRecord {
     pub exported: Option<String>,
 }
 
+impl SubmissionRecord {
+    fn of(entry: &LedgerEntry, exported: Option<String>) -> SubmissionRecord {
+        SubmissionRecord {
+            day: entry.day.clone(),
+            blobs: entry.blobs.clone(),
+            seq: entry.seq,
+            exported,
+        }
+    }
+}
+
 /// Numbers `check` prints.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreCounts {
@@ -106,6 +144,9 @@ pub struct StoreCounts {
     /// Folders in `DATA/quarantine/`.
     #[serde(default)]
     pub quarantined: usize,
+    /// What the last open put right.
+    #[serde(default)]
+    pub reconciled: Reconciled,
 }
 
 /// The database.
@@ -119,12 +160,24 @@ pub struct Store {
     refs: sled::Tree,
     replies: sled::Tree,
     replies_seen: sled::Tree,
+    journal: Journal,
     blobs: PathBuf,
     quarantine: PathBuf,
+    purging: PathBuf,
+    /// Held for the whole of a commit, a reply import, and a read of the submissions; true
+    /// once a commit could not be undone.
+    commit_lock: Arc<Mutex<bool>>,
+    reconciled: Reconciled,
 }
 
 /// The quarantine folder's name inside the data folder.
 pub const QUARANTINE: &str = "quarantine";
+
+/// The folder of purges in progress, inside the data folder.
+const PURGING: &str = "purging";
+
+/// The database folder's name inside the data folder.
+pub const DB: &str = "db";
 
 /// A stored reply: ciphertext only (see [`crate::reply`]), with the day it was imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,12 +216,41 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+fn json(value: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(corrupt)
+}
+
+fn reply_key(reference: &[u8; 16], reply_id: &[u8; 16]) -> Vec<u8> {
+    let mut key = reference.to_vec();
+    key.extend_from_slice(reply_id);
+    key
+}
+
+fn txn_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Db(e),
+    }
+}
+
 impl Store {
-    /// Opens (or creates) the database in `data_dir` and sweeps what crashed or aborted uploads
-    /// left behind.
+    /// Opens the database in `data_dir`, makes it agree with the journal, and sweeps what
+    /// crashed or aborted uploads left behind. A missing database while the journal holds
+    /// anything, or one that does not open, is [`StoreError::NeedsRepair`].
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Self::open_with(data_dir, false)
+    }
+
+    fn open_with(data_dir: &Path, rebuilding: bool) -> Result<Store, StoreError> {
         ensure_private_dir(data_dir)?;
-        let path = data_dir.join("db");
+        let journal = Journal::open(data_dir)?;
+        let path = data_dir.join(DB);
+        if !rebuilding && fs::symlink_metadata(&path).is_err() && journal.has_anything()? {
+            return Err(StoreError::NeedsRepair(format!(
+                "is missing ({}), while the journal holds submissions",
+                path.display()
+            )));
+        }
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(CACHE_CAPACITY)
@@ -180,23 +262,40 @@ impl Store {
                 {
                     StoreError::Locked(path.display().to_string())
                 }
-                other => StoreError::Db(other),
+                sled::Error::Io(io) => StoreError::Io(io),
+                other => StoreError::NeedsRepair(format!("does not open ({other})")),
             })?;
-        let blobs = data_dir.join("blobs");
-        ensure_private_dir(&blobs)?;
-        let quarantine = data_dir.join(QUARANTINE);
-        let store = Store {
-            subs: db.open_tree("subs")?,
-            ledger: db.open_tree("ledger")?,
-            meta: db.open_tree("meta")?,
-            sources: db.open_tree("sources")?,
-            refs: db.open_tree("refs")?,
-            replies: db.open_tree("replies")?,
-            replies_seen: db.open_tree("replies_seen")?,
-            db,
-            blobs,
-            quarantine,
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| StoreError::NeedsRepair(format!("does not open ({e})")))
         };
+        let mut store = Store {
+            subs: tree("subs")?,
+            ledger: tree("ledger")?,
+            meta: tree("meta")?,
+            sources: tree("sources")?,
+            refs: tree("refs")?,
+            replies: tree("replies")?,
+            replies_seen: tree("replies_seen")?,
+            blobs: data_dir.join("blobs"),
+            quarantine: data_dir.join(QUARANTINE),
+            purging: data_dir.join(PURGING),
+            journal,
+            db,
+            commit_lock: Arc::new(Mutex::new(false)),
+            reconciled: Reconciled::default(),
+        };
+        ensure_private_dir(&store.blobs)?;
+        store.reconciled = store.reconcile().map_err(|e| match e {
+            StoreError::Corrupt(why) => StoreError::NeedsRepair(why),
+            StoreError::Db(sled::Error::Corruption { .. }) => {
+                StoreError::NeedsRepair("is damaged".into())
+            }
+            other => other,
+        })?;
+        if store.reconciled.changed() {
+            tracing::warn!("at open: {}", store.reconciled.summary());
+        }
         store.sweep()?;
         Ok(store)
     }
@@ -244,6 +343,12 @@ impl Store {
         Ok(self.blob_dir(&id_bytes(id)?).join(format!("{blob}.age")))
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.commit_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Starts an upload in its own folder. Returns the new random id.
     pub fn begin_upload(&self) -> Result<String, StoreError> {
         let id = crate::export::new_id().map_err(|e| corrupt(format!("random: {e}")))?;
@@ -266,11 +371,12 @@ impl Store {
         }
     }
 
-    /// Commits an upload whose blobs are all written and finished: makes the folder durable,
-    /// then adds the record and appends the ledger entry in one transaction, then flushes.
-    /// When this returns `Ok`, the submission survives a crash.
+    /// Commits an upload whose blobs are all written and finished (see the module comment for
+    /// the steps). When this returns `Ok`, the submission survives a crash and the loss of the
+    /// database; when it returns any other error than [`StoreError::Uncertain`], nothing of it
+    /// is left but its ciphertext folder, which the caller removes.
     ///
-    /// A new source (first submission) is recorded in the same transaction: `new_source` is its
+    /// A new source (first submission) is recorded in the same commit: `new_source` is its
     /// lookup id and public record.
     pub fn commit(
         &self,
@@ -280,16 +386,60 @@ impl Store {
     ) -> Result<LedgerEntry, StoreError> {
         let raw = id_bytes(id)?;
         let source = match &new_source {
-            Some((lookup, info)) => Some((
-                *lookup,
-                id_bytes(&info.reference)?,
-                serde_json::to_vec(info).map_err(corrupt)?,
-            )),
+            Some((lookup, info)) => Some((*lookup, id_bytes(&info.reference)?, json(info)?)),
             None => None,
         };
         sync_dir(&self.blob_dir(&raw))?;
         sync_dir(&self.blobs)?;
-        let day = Day::today().to_string();
+        let mut stopped = self.lock();
+        if *stopped {
+            return Err(StoreError::Stopped);
+        }
+        let (seq, prev) = match self.head()? {
+            Some(h) => (h.seq + 1, h.hash),
+            None => (0, GENESIS.to_owned()),
+        };
+        let entry = LedgerEntry::new(seq, &prev, id, &Day::today().to_string(), blobs);
+        let lookup = new_source.as_ref().map(|(lookup, _)| lookup);
+        if let Some((lookup, info)) = &new_source {
+            self.journal.write_pending_source(lookup, info)?;
+        }
+        let result = self
+            .journal
+            .write_pending_entry(&entry)
+            .map_err(StoreError::from)
+            .and_then(|()| self.apply_commit(&raw, &entry, source.as_ref()))
+            .and_then(|()| Ok(self.journal.finalize(seq, lookup)?));
+        match result {
+            Ok(()) => {
+                // Committed: only `exit` means anything here (a crash before the receipt).
+                let _ = failpoint::hit("commit.done");
+                Ok(entry)
+            }
+            Err(e) => match self.undo_commit(&raw, &entry, lookup) {
+                Ok(()) => Err(e),
+                Err(undo) => {
+                    *stopped = true;
+                    tracing::error!("a failed commit could not be undone: {undo}");
+                    Err(StoreError::Uncertain(format!("{e}; undoing it: {undo}")))
+                }
+            },
+        }
+    }
+
+    /// The sled part of a commit: one transaction, then a flush.
+    fn apply_commit(
+        &self,
+        raw: &[u8; 16],
+        entry: &LedgerEntry,
+        source: Option<&([u8; 32], [u8; 16], Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let record = json(&SubmissionRecord::of(entry, None))?;
+        let ledger_value = json(entry)?;
+        let head = json(&LedgerHead {
+            seq: entry.seq,
+            hash: entry.hash.clone(),
+        })?;
         let trees = (
             &self.subs,
             &self.ledger,
@@ -297,49 +447,90 @@ impl Store {
             &self.sources,
             &self.refs,
         );
-        let result = trees.transaction(|(subs, ledger, meta, sources, refs)| {
-            let abort = |e: serde_json::Error| ConflictableTransactionError::Abort(corrupt(e));
-            let head: Option<LedgerHead> = match meta.get("head")? {
-                Some(v) => Some(serde_json::from_slice(&v).map_err(abort)?),
-                None => None,
-            };
-            let (seq, prev) = match &head {
-                Some(h) => (h.seq + 1, h.hash.clone()),
-                None => (0, GENESIS.to_owned()),
-            };
-            let entry = LedgerEntry::new(seq, &prev, id, &day, blobs.clone());
-            let record = SubmissionRecord {
-                day: day.clone(),
-                blobs: blobs.clone(),
-                seq,
-                exported: None,
-            };
-            let new_head = LedgerHead {
-                seq,
-                hash: entry.hash.clone(),
-            };
-            subs.insert(&raw, serde_json::to_vec(&record).map_err(abort)?)?;
-            ledger.insert(
-                &seq.to_be_bytes(),
-                serde_json::to_vec(&entry).map_err(abort)?,
-            )?;
-            meta.insert("head", serde_json::to_vec(&new_head).map_err(abort)?)?;
-            if let Some((lookup, reference, record)) = &source {
-                if sources.get(lookup)?.is_none() {
-                    sources.insert(&lookup[..], record.as_slice())?;
-                    refs.insert(&reference[..], &lookup[..])?;
+        trees
+            .transaction(|(subs, ledger, meta, sources, refs)| {
+                subs.insert(&raw[..], record.as_slice())?;
+                ledger.insert(&entry.seq.to_be_bytes(), ledger_value.as_slice())?;
+                meta.insert("head", head.as_slice())?;
+                if let Some((lookup, reference, info)) = source {
+                    if sources.get(lookup)?.is_none() {
+                        sources.insert(&lookup[..], info.as_slice())?;
+                        refs.insert(&reference[..], &lookup[..])?;
+                    }
                 }
-            }
-            Ok(entry)
-        });
-        let entry = match result {
-            Ok(entry) => entry,
-            Err(TransactionError::Abort(e)) => return Err(e),
-            // sled may have applied part of it: keep the ciphertext.
-            Err(TransactionError::Storage(e)) => return Err(StoreError::Unflushed(e)),
+                Ok(())
+            })
+            .map_err(txn_error)?;
+        // "The transaction failed, perhaps after it applied": the hardest case to undo.
+        failpoint::hit("commit.transaction")?;
+        failpoint::hit("commit.flush")?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Undoes every step of a commit that did not reach its commit point.
+    fn undo_commit(
+        &self,
+        raw: &[u8; 16],
+        entry: &LedgerEntry,
+        new_source: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        self.undo_in_db(raw, entry, new_source)?;
+        self.journal.discard(entry.seq, new_source)?;
+        Ok(())
+    }
+
+    /// Removes a commit's record, ledger entry and new source from sled (whatever of them it
+    /// holds) and puts the head back; then flushes.
+    fn undo_in_db(
+        &self,
+        raw: &[u8; 16],
+        entry: &LedgerEntry,
+        new_source: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let previous = match entry.seq {
+            0 => None,
+            seq => Some(json(&LedgerHead {
+                seq: seq - 1,
+                hash: entry.prev.clone(),
+            })?),
         };
-        self.db.flush().map_err(StoreError::Unflushed)?;
-        Ok(entry)
+        let trees = (
+            &self.subs,
+            &self.ledger,
+            &self.meta,
+            &self.sources,
+            &self.refs,
+        );
+        trees
+            .transaction(|(subs, ledger, meta, sources, refs)| {
+                let ours = match subs.get(raw)? {
+                    Some(v) => serde_json::from_slice::<SubmissionRecord>(&v)
+                        .map_or(true, |r| r.seq == entry.seq),
+                    None => false,
+                };
+                if ours {
+                    subs.remove(&raw[..])?;
+                }
+                ledger.remove(&entry.seq.to_be_bytes())?;
+                match &previous {
+                    Some(head) => meta.insert("head", head.as_slice())?,
+                    None => meta.remove("head")?,
+                };
+                if let Some(lookup) = new_source {
+                    if let Some(v) = sources.remove(&lookup[..])? {
+                        if let Ok(info) = serde_json::from_slice::<SourceInfo>(&v) {
+                            if let Ok(reference) = id_bytes(&info.reference) {
+                                refs.remove(&reference[..])?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(txn_error)?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Flushes sled (at shutdown).
@@ -348,8 +539,13 @@ impl Store {
         Ok(())
     }
 
-    /// Every committed submission, in ledger order.
+    /// Every committed submission, in ledger order. Never one whose commit is in progress.
     pub fn submissions(&self) -> Result<Vec<(String, SubmissionRecord)>, StoreError> {
+        let _commits = self.lock();
+        self.submissions_unlocked()
+    }
+
+    fn submissions_unlocked(&self) -> Result<Vec<(String, SubmissionRecord)>, StoreError> {
         let mut out = Vec::new();
         for item in self.subs.iter() {
             let (k, v) = item?;
@@ -386,7 +582,8 @@ impl Store {
         Ok(File::open(self.blob_path(id, blob)?)?)
     }
 
-    /// Marks submissions exported today (only those not yet marked), then flushes.
+    /// Marks submissions exported today (only those not yet marked): the marker file in each
+    /// folder first, then the records; then flushes.
     pub fn mark_exported(&self, ids: &[String]) -> Result<(), StoreError> {
         let today = Day::today().to_string();
         for id in ids {
@@ -396,41 +593,66 @@ impl Store {
             };
             let mut rec: SubmissionRecord = serde_json::from_slice(&v).map_err(corrupt)?;
             if rec.exported.is_none() {
+                journal::mark_exported(&self.blob_dir(&raw), &today)?;
                 rec.exported = Some(today.clone());
-                self.subs
-                    .insert(raw, serde_json::to_vec(&rec).map_err(corrupt)?)?;
+                self.subs.insert(raw, json(&rec)?)?;
             }
         }
         self.db.flush()?;
         Ok(())
     }
 
-    /// Deletes exported submissions received before `cutoff`: their records, then their
-    /// ciphertext files. Their ledger entries stay (ids, days and hashes only), so the chain still
-    /// verifies. Returns how many were deleted.
+    /// Deletes exported submissions received before `cutoff`: each folder is moved to
+    /// `DATA/purging/`, then the records go, then the folders. Their ledger entries stay (ids,
+    /// days and hashes only), so the chain still verifies. Returns how many were deleted.
     pub fn purge_exported_before(&self, cutoff: Day) -> Result<usize, StoreError> {
+        let _commits = self.lock();
         let mut gone = Vec::new();
-        for (id, rec) in self.submissions()? {
+        for (id, rec) in self.submissions_unlocked()? {
             let old = Day::parse(&rec.day).is_some_and(|d| d < cutoff);
             if rec.exported.is_some() && old {
-                let raw = id_bytes(&id)?;
-                self.subs.remove(raw)?;
-                gone.push(raw);
+                gone.push(id_bytes(&id)?);
             }
         }
-        // Records first and durable: a crash from here on leaves only orphan folders, which
-        // the next open sweeps.
-        self.db.flush()?;
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        ensure_private_dir(&self.purging)?;
         for raw in &gone {
-            match fs::remove_dir_all(self.blob_dir(raw)) {
+            fs::rename(self.blob_dir(raw), self.purging.join(hex::encode(raw)))?;
+        }
+        sync_dir(&self.purging)?;
+        sync_dir(&self.blobs)?;
+        self.finish_purges()?;
+        Ok(gone.len())
+    }
+
+    /// Removes the records of the folders in `DATA/purging/`, then the folders. Returns how
+    /// many.
+    fn finish_purges(&self) -> Result<usize, StoreError> {
+        let entries = match fs::read_dir(&self.purging) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut folders = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if let Some(Ok(raw)) = entry.file_name().to_str().map(id_bytes) {
+                self.subs.remove(raw)?;
+            }
+            folders.push(entry.path());
+        }
+        // Records first and durable: a crash from here on leaves folders this finishes again.
+        self.db.flush()?;
+        for folder in &folders {
+            match fs::remove_dir_all(folder) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
                 _ => {}
             }
         }
-        if !gone.is_empty() {
-            sync_dir(&self.blobs)?;
-        }
-        Ok(gone.len())
+        sync_dir(&self.purging)?;
+        Ok(folders.len())
     }
 
     /// Number of sources (returning-source records).
@@ -446,6 +668,7 @@ impl Store {
             not_exported: subs.iter().filter(|(_, r)| r.exported.is_none()).count(),
             ledger_entries: self.head()?.map_or(0, |h| h.seq + 1),
             quarantined: self.quarantined()?.len(),
+            reconciled: self.reconciled.clone(),
         })
     }
 
@@ -479,8 +702,9 @@ impl Store {
         }
     }
 
-    /// Stores a reply for the source with `reference`, unless that reply id was seen before.
-    /// The caller has checked the ciphertext's form and size.
+    /// Stores a reply for the source with `reference`, unless that reply id was seen before:
+    /// in the journal first, then in sled. The caller has checked the ciphertext's form and
+    /// size.
     pub fn import_reply(
         &self,
         reference: &str,
@@ -492,31 +716,65 @@ impl Store {
         if !self.refs.contains_key(r)? {
             return Ok(ImportOutcome::UnknownSource);
         }
-        let record = ReplyRecord {
-            id: reply_id.to_owned(),
-            day: Day::today().to_string(),
-            seq: self.db.generate_id()?,
-            ciphertext: hex::encode(ciphertext),
-        };
-        let value = serde_json::to_vec(&record).map_err(corrupt)?;
-        let mut key = r.to_vec();
-        key.extend_from_slice(&rid);
-        // Marked seen and stored in one transaction: a crash cannot leave a reply that is
-        // "already imported" but missing.
-        let result = (&self.replies_seen, &self.replies).transaction(|(seen, replies)| {
-            if seen.insert(&rid[..], &r[..])?.is_some() {
+        let _commits = self.lock();
+        if let Some(file) = self.journal.reply(reply_id)? {
+            // Seen before; an import cut short after its journal file is completed now.
+            if self.replies_seen.contains_key(rid)? {
                 return Ok(ImportOutcome::AlreadyImported);
             }
-            replies.insert(key.as_slice(), value.as_slice())?;
-            Ok(ImportOutcome::Imported)
-        });
-        let outcome = match result {
-            Ok(o) => o,
-            Err(TransactionError::Abort(e)) => return Err(e),
-            Err(TransactionError::Storage(e)) => return Err(StoreError::Db(e)),
+            self.put_reply(&rid, &file)?;
+            self.db.flush()?;
+            return Ok(match file {
+                ReplyFile::Stored { .. } => ImportOutcome::Imported,
+                ReplyFile::Deleted { .. } => ImportOutcome::AlreadyImported,
+            });
+        }
+        let seq = match self.meta.get("reply_seq")? {
+            Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(corrupt)?),
+            None => 0,
         };
+        let file = ReplyFile::Stored {
+            reference: reference.to_owned(),
+            reply: ReplyRecord {
+                id: reply_id.to_owned(),
+                day: Day::today().to_string(),
+                seq,
+                ciphertext: hex::encode(ciphertext),
+            },
+        };
+        if !self.journal.add_reply(&file, reply_id)? {
+            return Ok(ImportOutcome::AlreadyImported);
+        }
+        self.meta.insert("reply_seq", &(seq + 1).to_be_bytes())?;
+        self.put_reply(&rid, &file)?;
         self.db.flush()?;
-        Ok(outcome)
+        Ok(ImportOutcome::Imported)
+    }
+
+    /// Makes sled hold what a journal reply file says: marked seen, and stored unless deleted.
+    /// Returns true when that changed anything.
+    fn put_reply(&self, rid: &[u8; 16], file: &ReplyFile) -> Result<bool, StoreError> {
+        let r = id_bytes(file.reference())?;
+        let key = reply_key(&r, rid);
+        let value = match file {
+            ReplyFile::Stored { reply, .. } => Some(json(reply)?),
+            ReplyFile::Deleted { .. } => None,
+        };
+        (&self.replies_seen, &self.replies)
+            .transaction(|(seen, replies)| {
+                let mut changed = seen.insert(&rid[..], &r[..])?.is_none();
+                match &value {
+                    Some(v) => {
+                        if replies.get(key.as_slice())?.is_none() {
+                            replies.insert(key.as_slice(), v.as_slice())?;
+                            changed = true;
+                        }
+                    }
+                    None => changed |= replies.remove(key.as_slice())?.is_some(),
+                }
+                Ok(changed)
+            })
+            .map_err(txn_error)
     }
 
     /// The replies to the source with `reference`, newest first.
@@ -531,22 +789,27 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes reply `reply_id` of the source with `reference` only; false if that source has
-    /// no such reply.
+    /// Deletes reply `reply_id` of the source with `reference` only (its journal file becomes
+    /// a tombstone first); false if that source has no such reply.
     pub fn delete_reply(&self, reference: &str, reply_id: &str) -> Result<bool, StoreError> {
-        let mut key = id_bytes(reference)?.to_vec();
-        key.extend_from_slice(&id_bytes(reply_id)?);
-        let gone = self.replies.remove(key)?.is_some();
-        if gone {
-            self.db.flush()?;
+        let key = reply_key(&id_bytes(reference)?, &id_bytes(reply_id)?);
+        if !self.replies.contains_key(&key)? {
+            return Ok(false);
         }
-        Ok(gone)
+        self.journal.delete_reply(reference, reply_id)?;
+        self.replies.remove(key)?;
+        self.db.flush()?;
+        Ok(true)
     }
 
     /// Checks that every committed submission has all its ciphertext files with the recorded
-    /// sizes (hashes are checked by export and by the reviewer). Returns the problems found.
+    /// sizes (hashes are checked by export and by the reviewer), and that the ledger chain
+    /// holds. Returns the problems found.
     pub fn check_files(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
+        if let Err(e) = crate::ledger::verify_chain(&self.ledger_from(0)?) {
+            problems.push(format!("the ledger does not verify: {e}"));
+        }
         for (id, rec) in self.submissions()? {
             for (i, blob) in rec.blobs.iter().enumerate() {
                 let path = self.blob_path(&id, i as u16)?;
@@ -742,5 +1005,195 @@ mod tests {
         assert_eq!(left, vec![b.clone()]);
         assert!(!dir.path().join("blobs").join(&a).exists());
         assert_eq!(store.ledger_from(0).unwrap().len(), 2);
+    }
+
+    fn source(n: u8) -> SourceInfo {
+        SourceInfo {
+            reference: hex::encode([n; 16]),
+            designation: "amber heron".into(),
+            reply_recipient: "age1x".into(),
+        }
+    }
+
+    /// Everything a reviewer and a source can see, to compare before and after.
+    fn snapshot(store: &Store) -> impl PartialEq + std::fmt::Debug {
+        let replies: Vec<_> = [1u8, 2]
+            .iter()
+            .map(|n| store.replies_for(&source(*n).reference).unwrap())
+            .collect();
+        (
+            store.submissions().unwrap(),
+            store.ledger_from(0).unwrap(),
+            store.head().unwrap(),
+            store.source_by_lookup(&[1; 32]).unwrap(),
+            store.source_by_lookup(&[2; 32]).unwrap(),
+            replies,
+        )
+    }
+
+    fn populate(store: &Store) -> Vec<String> {
+        let mut ids = Vec::new();
+        for n in [1u8, 2, 1] {
+            let id = store.begin_upload().unwrap();
+            let b = write_blob(store, &id, 0, &[n; 40]);
+            let new = (ids.len() < 2).then(|| ([n; 32], source(n)));
+            store.commit(&id, vec![b], new).unwrap();
+            ids.push(id);
+        }
+        store.mark_exported(&ids[..1]).unwrap();
+        let r1 = source(1).reference;
+        for n in [7u8, 8] {
+            let rid = hex::encode([n; 16]);
+            assert_eq!(
+                store.import_reply(&r1, &rid, &[n; 30]).unwrap(),
+                ImportOutcome::Imported
+            );
+        }
+        assert!(store.delete_reply(&r1, &hex::encode([7u8; 16])).unwrap());
+        ids
+    }
+
+    #[test]
+    fn a_lost_database_is_refused_then_rebuilt_from_the_journal_with_nothing_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = {
+            let store = Store::open(dir.path()).unwrap();
+            populate(&store);
+            snapshot(&store)
+        };
+        fs::remove_dir_all(dir.path().join(DB)).unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::NeedsRepair(why)) => assert!(why.contains("missing"), "{why}"),
+            other => panic!("a missing database must need repair: {:?}", other.err()),
+        }
+        let (store, report) = Store::repair(dir.path()).unwrap();
+        assert!(report.damage.is_some() && report.moved_aside.is_none());
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(
+            (report.submissions, report.sources, report.ledger_entries),
+            (3, 2, 3)
+        );
+        assert_eq!(report.reconciled.entries_restored, 3);
+        assert_eq!(report.reconciled.sources_restored, 2);
+        assert_eq!(snapshot(&store), before);
+        assert!(store.check_files().unwrap().is_empty());
+        // The deleted reply stays deleted and is never imported again; a new one is newest.
+        let r1 = source(1).reference;
+        assert_eq!(
+            store
+                .import_reply(&r1, &hex::encode([7u8; 16]), b"x")
+                .unwrap(),
+            ImportOutcome::AlreadyImported
+        );
+        store
+            .import_reply(&r1, &hex::encode([9u8; 16]), b"y")
+            .unwrap();
+        assert_eq!(
+            store.replies_for(&r1).unwrap()[0].id,
+            hex::encode([9u8; 16])
+        );
+        // Commits go on from the head.
+        let id = store.begin_upload().unwrap();
+        let b = write_blob(&store, &id, 0, b"after");
+        assert_eq!(store.commit(&id, vec![b], None).unwrap().seq, 3);
+        crate::ledger::verify_chain(&store.ledger_from(0).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_database_from_before_the_journal_is_copied_into_it_and_can_then_be_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = {
+            let store = Store::open(dir.path()).unwrap();
+            populate(&store);
+            snapshot(&store)
+        };
+        fs::remove_dir_all(dir.path().join(journal::JOURNAL)).unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            // 3 entries, 2 sources, 2 replies (one a tombstone), 1 export marker.
+            assert_eq!(store.reconciled.journaled, 7, "{:?}", store.reconciled);
+            assert_eq!(snapshot(&store), before);
+        }
+        fs::remove_dir_all(dir.path().join(DB)).unwrap();
+        let (store, _) = Store::repair(dir.path()).unwrap();
+        assert_eq!(snapshot(&store), before);
+    }
+
+    #[test]
+    fn a_commit_interrupted_before_its_commit_point_is_rolled_back_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, interrupted) = {
+            let store = Store::open(dir.path()).unwrap();
+            let a = store.begin_upload().unwrap();
+            let b = write_blob(&store, &a, 0, b"acknowledged");
+            store.commit(&a, vec![b], None).unwrap();
+            // A crash after sled's flush, before the journal's rename: everything but the
+            // commit point is done.
+            let id = store.begin_upload().unwrap();
+            let b = write_blob(&store, &id, 0, b"never acknowledged");
+            let head = store.head().unwrap().unwrap();
+            let entry = LedgerEntry::new(1, &head.hash, &id, "2026-12-01", vec![b]);
+            let raw = id_bytes(&id).unwrap();
+            let info = source(3);
+            store.journal.write_pending_source(&[3; 32], &info).unwrap();
+            store.journal.write_pending_entry(&entry).unwrap();
+            let src = (
+                [3; 32],
+                id_bytes(&info.reference).unwrap(),
+                json(&info).unwrap(),
+            );
+            store.apply_commit(&raw, &entry, Some(&src)).unwrap();
+            assert_eq!(store.submissions().unwrap().len(), 2);
+            (a, id)
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.reconciled.rolled_back, 1);
+        assert_eq!(store.reconciled.sources_discarded, 1);
+        let ids: Vec<_> = store
+            .submissions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(ids, vec![kept]);
+        assert_eq!(store.ledger_from(0).unwrap().len(), 1);
+        assert_eq!(store.source_by_lookup(&[3; 32]).unwrap(), None);
+        assert_eq!(store.quarantined().unwrap(), vec![interrupted]);
+        let next = store.begin_upload().unwrap();
+        let b = write_blob(&store, &next, 0, b"next");
+        assert_eq!(store.commit(&next, vec![b], None).unwrap().seq, 1);
+        crate::ledger::verify_chain(&store.ledger_from(0).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_journal_that_contradicts_the_database_stops_the_open_and_the_repair_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            populate(&store);
+        }
+        let file = dir
+            .path()
+            .join(journal::JOURNAL)
+            .join("ledger")
+            .join(format!("{:020}.json", 1));
+        let text = fs::read_to_string(&file).unwrap();
+        let day = serde_json::from_str::<LedgerEntry>(&text).unwrap().day;
+        fs::write(&file, text.replace(&day, "2020-01-01")).unwrap();
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(StoreError::NeedsRepair(why)) if why.contains("ledger entry 1")
+        ));
+        let (_store, report) = Store::repair(dir.path()).unwrap();
+        assert_eq!(report.moved_aside, Some(dir.path().join("db.damaged")));
+        assert!(dir.path().join("db.damaged").is_dir(), "kept, not deleted");
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("does not verify")),
+            "{:?}",
+            report.problems
+        );
     }
 }

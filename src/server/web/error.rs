@@ -5,6 +5,7 @@
 //! store errors) never includes plaintext, names or times. Handlers return a `WebError`; the
 //! [`render_errors`] middleware, which knows the page's language, turns it into the page.
 
+use crate::server::store::StoreError;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -67,6 +68,11 @@ impl From<crate::server::upload::UploadError> for WebError {
         match e {
             crate::server::upload::UploadError::TooManyFiles => WebError::TooManyFiles,
             other if is_disk_full(&other) => WebError::Full,
+            // A commit that could not be undone stops storing until restart: to the source,
+            // the drop cannot take submissions now, which the "full" page says.
+            crate::server::upload::UploadError::Store(
+                StoreError::Stopped | StoreError::Uncertain(_),
+            ) => WebError::Full,
             other => WebError::Internal(other.to_string()),
         }
     }
