@@ -9,6 +9,7 @@ mod util;
 mod bounds;
 mod connections;
 mod durability;
+mod faults;
 mod limits;
 mod privacy;
 mod source;

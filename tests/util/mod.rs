@@ -172,11 +172,16 @@ impl Server {
 
     /// Starts (or restarts) the server process; waits for its "listening" line.
     pub fn spawn(&mut self) {
-        self.spawn_serve(None);
+        self.spawn_serve(None, &[]);
+    }
+
+    /// Like [`Server::spawn`], with failpoints armed (`WITNESS_DROP_FAILPOINT`, debug builds).
+    pub fn spawn_with_failpoint(&mut self, spec: &str) {
+        self.spawn_serve(None, &[("WITNESS_DROP_FAILPOINT", spec)]);
     }
 
     /// Starts `serve` (under `ulimit -n LIMIT` when given) and waits for its listening line.
-    fn spawn_serve(&mut self, open_file_limit: Option<u64>) {
+    fn spawn_serve(&mut self, open_file_limit: Option<u64>, env: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -197,6 +202,7 @@ impl Server {
             .arg(self.config())
             .env("RUST_LOG", "debug")
             .env("TMPDIR", self.path().join("tmp"))
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -489,7 +495,7 @@ impl Server {
     /// Like [`Server::spawn`], with the server's soft open-file limit (`ulimit -n`) set to
     /// `limit`: the real limit the connection cap is derived from.
     pub fn spawn_with_open_file_limit(&mut self, limit: u64) {
-        self.spawn_serve(Some(limit));
+        self.spawn_serve(Some(limit), &[]);
     }
 
     /// The server's process id.
