@@ -230,6 +230,41 @@ pub struct Verification {
     pub problems: Vec<String>,
     /// The tool and version that decrypted it.
     pub tool: String,
+    /// How this submission's export agreed with the ledger the case folder knew.
+    #[serde(default)]
+    pub case_ledger: Option<CaseLedgerCheck>,
+    /// What each attachment's metadata reveals, and its working copy.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentReview>,
+}
+
+/// How an export agreed with the ledger the case folder knew before it (`verified.case_ledger`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseLedgerCheck {
+    /// Ledger entries the case folder knew before this export.
+    pub known_before: u64,
+    /// Every entry both know is the same, and the export's entries follow the known head.
+    pub agrees: bool,
+    /// Entries between the known head and the export's first that neither shows (an export
+    /// missing in between), as `first..=last` sequence numbers.
+    pub gap: Option<(u64, u64)>,
+}
+
+/// What examining one attachment found (`verified.attachments`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentReview {
+    /// The attachment number.
+    pub n: u32,
+    /// Its kind, when the tool recognises it by content.
+    pub kind: Option<super::clean::Kind>,
+    /// What its metadata reveals (empty when nothing was found or it was not examined).
+    pub found: Vec<super::clean::Finding>,
+    /// The working copy, `working/N-NAME`, when one was made.
+    pub working: Option<WrittenFile>,
+    /// What the working copy no longer has.
+    pub removed: Vec<String>,
+    /// Why no working copy was made, for a kind the tool cleans.
+    pub not_cleaned: Option<String>,
 }
 
 /// One attachment written to `files/`.
@@ -378,6 +413,8 @@ impl Job<'_> {
             files,
             problems: problems.iter().map(ToString::to_string).collect(),
             tool: format!("witness-review {}", env!("CARGO_PKG_VERSION")),
+            case_ledger: None,
+            attachments: Vec::new(),
         };
         let written = verification.files.len();
         if let Err(e) = self.write_text(&folder.join(MESSAGE_TXT), envelope.message.as_bytes()) {

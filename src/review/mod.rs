@@ -13,12 +13,18 @@
 //! - [`verify`]: `witness-review verify`, hashes and ledger, no key needed.
 //! - [`decrypt`]: `witness-review decrypt`, the decrypted layout of the spec.
 //! - [`reply`]: `witness-review reply`, a reply file for the source of a decrypted submission.
+//! - [`case`]: the case folder's layout and the records kept in it.
+//! - [`clean`]: working copies without identifying metadata.
+//! - [`view`]: the reading view (static HTML).
 
+pub mod case;
+pub mod clean;
 pub mod decrypt;
 pub mod identity;
 pub mod keygen;
 pub mod reply;
 pub mod verify;
+pub mod view;
 
 use std::io::{self, Read};
 

@@ -79,6 +79,8 @@ fn write_submission(out_dir: &Path, envelope: Envelope) -> PathBuf {
             files: vec![],
             problems: vec![],
             tool: "witness-review test".to_owned(),
+            case_ledger: None,
+            attachments: vec![],
         },
     };
     fs::write(
