@@ -14,11 +14,15 @@
 //! - [`decrypt`]: `witness-review decrypt`, the decrypted layout of the spec.
 //! - [`reply`]: `witness-review reply`, a reply file for the source of a decrypted submission.
 //! - [`case`]: the case folder's layout and the records kept in it.
+//! - [`case_ledger`]: the ledger a case folder remembers, and how a new export must agree.
+//! - [`custody`]: the custody log, and `witness-review custody`.
 //! - [`clean`]: working copies without identifying metadata.
 //! - [`view`]: the reading view (static HTML).
 
 pub mod case;
+pub mod case_ledger;
 pub mod clean;
+pub mod custody;
 pub mod decrypt;
 pub mod identity;
 pub mod keygen;
