@@ -12,10 +12,19 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use witness_drop::review::decrypt::{decrypt_export, Outcome, SUBMISSION_JSON};
+use witness_drop::export::Manifest;
+use witness_drop::review::case::{self, CaseLock};
+use witness_drop::review::case_ledger::{Agreement, CaseLedger};
+use witness_drop::review::custody::{self, hash_file, CustodyLog, Event};
+use witness_drop::review::decrypt::{
+    decrypt_export, remove_partials, CaseLedgerCheck, Outcome, SUBMISSION_JSON,
+};
 use witness_drop::review::identity::{load_identity, new_passphrase, passphrase_for};
 use witness_drop::review::keygen::keygen;
-use witness_drop::review::reply::{load_own_keys, load_reply_target, read_reply_text, write_reply};
+use witness_drop::review::reply::{
+    keep_reply, load_own_keys, load_reply_target, read_reply_text, write_reply,
+};
+use witness_drop::review::trust::{set_trusted, trusted};
 use witness_drop::review::verify::{open_export, VerifyReport};
 use witness_drop::review::PASSPHRASE_ENV;
 use witness_drop::util::report::one_line;
@@ -44,13 +53,18 @@ enum Command {
         #[arg(long)]
         no_passphrase: bool,
     },
-    /// Check an export's ciphertext hashes and ledger chain; needs no key.
+    /// Check an export's ciphertext hashes and ledger chain; needs no key. With --case, also
+    /// that it continues the ledger that case folder knows.
     Verify {
         /// The folder written by `witness-drop export`.
         #[arg(long = "in", value_name = "EXPORT_DIR")]
         input: PathBuf,
+        /// A case folder whose remembered ledger the export must agree with.
+        #[arg(long = "case", value_name = "OUT_DIR")]
+        case: Option<PathBuf>,
     },
-    /// Verify an export, then decrypt every submission into OUT_DIR (never overwriting).
+    /// Verify an export against the case folder OUT_DIR, then decrypt every submission into it
+    /// (never overwriting). OUT_DIR is kept and reused for every later export.
     Decrypt {
         /// Your identity file, from `witness-review keygen`.
         #[arg(long, value_name = "FILE")]
@@ -58,12 +72,24 @@ enum Command {
         /// The folder written by `witness-drop export`.
         #[arg(long = "in", value_name = "EXPORT_DIR")]
         input: PathBuf,
-        /// Where to write the decrypted submissions (created if missing).
+        /// The case folder (created if missing).
         #[arg(long, value_name = "OUT_DIR")]
         out: PathBuf,
+        /// Set the reviewer keys the case folder trusts for replies from this recipients file
+        /// of your key ceremony (for example the keys/recipients.txt you signed off).
+        #[arg(long, value_name = "FILE")]
+        trust: Option<PathBuf>,
     },
-    /// Encrypt a reply to the source of a decrypted submission (and to every reviewer), as a
-    /// new file in DIR for `witness-drop import-replies DIR` on the server.
+    /// Print the case folder's custody log, check its chain and that every file it names is
+    /// unchanged; non-zero exit when anything was altered or removed.
+    Custody {
+        /// The case folder.
+        #[arg(long = "in", value_name = "OUT_DIR")]
+        input: PathBuf,
+    },
+    /// Encrypt a reply to the source of a decrypted submission (and to the reviewer keys the
+    /// case folder trusts), as a new file in DIR for `witness-drop import-replies DIR` on the
+    /// server; the reply is kept in the case folder.
     Reply {
         /// Your identity file, from `witness-review keygen`.
         #[arg(long, value_name = "FILE")]
@@ -84,12 +110,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen { out, no_passphrase } => cmd_keygen(&out, no_passphrase),
-        Command::Verify { input } => cmd_verify(&input).map(|_| ()),
+        Command::Verify { input, case } => cmd_verify(&input, case.as_deref()),
         Command::Decrypt {
             identity,
             input,
             out,
-        } => cmd_decrypt(&identity, &input, &out),
+            trust,
+        } => cmd_decrypt(&identity, &input, &out, trust.as_deref()),
+        Command::Custody { input } => cmd_custody(&input),
         Command::Reply {
             identity,
             submission,
@@ -141,13 +169,8 @@ fn progress_bar(total: u64, what: &'static str) -> ProgressBar {
     bar
 }
 
-/// Verifies an export, prints problems and the summary; the report only if it passed.
-fn verify_and_report(input: &Path) -> Result<VerifyReport> {
-    let export =
-        open_export(input).with_context(|| format!("cannot verify {}", input.display()))?;
-    let bar = progress_bar(export.ciphertext_bytes(), "verifying");
-    let report = export.verify(&|n| bar.inc(n));
-    bar.finish_and_clear();
+/// Prints a verification's problems and its summary.
+fn print_report(report: &VerifyReport) {
     for problem in &report.problems {
         eprintln!("problem: {problem}");
     }
@@ -159,10 +182,20 @@ fn verify_and_report(input: &Path) -> Result<VerifyReport> {
         );
     }
     println!("{}", report.summary());
+}
+
+/// Verifies an export (hashing every blob), prints problems and the summary.
+fn verify_and_report(input: &Path) -> Result<VerifyReport> {
+    let export =
+        open_export(input).with_context(|| format!("cannot verify {}", input.display()))?;
+    let bar = progress_bar(export.ciphertext_bytes(), "verifying");
+    let report = export.verify(&|n| bar.inc(n));
+    bar.finish_and_clear();
+    print_report(&report);
     Ok(report)
 }
 
-fn cmd_verify(input: &Path) -> Result<VerifyReport> {
+fn cmd_verify(input: &Path, case_dir: Option<&Path>) -> Result<()> {
     let report = verify_and_report(input)?;
     if !report.is_ok() {
         bail!(
@@ -172,28 +205,119 @@ fn cmd_verify(input: &Path) -> Result<VerifyReport> {
             report.problems.len()
         );
     }
-    Ok(report)
+    if let Some(dir) = case_dir {
+        let known = CaseLedger::load(dir).context("cannot check against the case folder")?;
+        let check = agreement(&known, report.manifest())?;
+        println!(
+            "agrees with the {} ledger entries the case folder {} knows",
+            check.known_before,
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
-fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path) -> Result<()> {
+/// Compares an export with the case folder's ledger: an error naming the first entry that
+/// differs, or the check (a gap is said loudly on stderr).
+fn agreement(known: &CaseLedger, manifest: &Manifest) -> Result<CaseLedgerCheck> {
+    match known.compare(manifest) {
+        Agreement::Contradicts { seq, what } => bail!(
+            "ledger entry {seq} of this export contradicts the one this case folder verified \
+             before ({what}): the export was altered or the server's history was rewritten; \
+             do not trust it, and keep it for investigation"
+        ),
+        Agreement::Agrees {
+            gap, ends_earlier, ..
+        } => {
+            if let Some((a, b)) = gap {
+                eprintln!(
+                    "WARNING: ledger entries {a} to {b} were never seen by this case folder: \
+                     an export may be missing in between (lost, or held back). Ask the operator \
+                     for it, or for an export with --all"
+                );
+            }
+            if ends_earlier {
+                eprintln!(
+                    "note: this export ends before the newest ledger entry this case folder \
+                     knows ({}): it is older, or the server lost entries",
+                    known.head().map_or(0, |h| h.seq)
+                );
+            }
+            Ok(CaseLedgerCheck {
+                known_before: known.len(),
+                agrees: true,
+                gap,
+            })
+        }
+    }
+}
+
+fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path, trust: Option<&Path>) -> Result<()> {
     // Cheap checks first, so the passphrase is not asked for an obviously wrong folder.
-    open_export(input).with_context(|| format!("cannot decrypt {}", input.display()))?;
+    let export =
+        open_export(input).with_context(|| format!("cannot decrypt {}", input.display()))?;
     let identity = load_identity(identity_path, || passphrase_for(identity_path))
         .context("cannot load your identity")?;
+    let _lock: CaseLock = case::lock(out)?;
+    let mut log = CustodyLog::open(out).context("cannot open the case folder's custody log")?;
+    if let Some(file) = trust {
+        let keys = set_trusted(out, file, &mut log).context("cannot set the trusted keys")?;
+        eprintln!(
+            "the case folder now trusts {} reviewer key(s) for replies, from {}",
+            keys.len(),
+            file.display()
+        );
+    }
 
-    let report = verify_and_report(input)?;
-    let count = report.problems.len();
-    let verified = match report.into_verified() {
-        Ok(v) => v,
-        Err(_) => bail!(
-            "refusing to decrypt anything: {} failed verification with {count} problem(s) \
-             listed above; ask the operator for a fresh export",
-            input.display()
-        ),
+    // Every check but the ciphertext's hashes, which are checked while decrypting (one read).
+    let report = export.verify_structure();
+    print_report(&report);
+    let export_day = report.manifest().exported_day.clone();
+    let head = report.head();
+    let refuse = |log: &mut CustodyLog, reason: String| -> Result<()> {
+        log.append(Event::ExportRefused {
+            export_day: export_day.clone(),
+            head: head.clone(),
+            reason: reason.clone(),
+        })?;
+        bail!("refusing to decrypt anything: {reason}")
     };
+    if !report.is_ok() {
+        let n = report.problems.len();
+        return refuse(
+            &mut log,
+            format!(
+                "{} failed verification with {n} problem(s) listed above; ask the operator for \
+                 a fresh export",
+                input.display()
+            ),
+        );
+    }
+    let mut known = CaseLedger::load(out).context("cannot read the case folder's ledger")?;
+    let check = match agreement(&known, report.manifest()) {
+        Ok(c) => c,
+        Err(e) => return refuse(&mut log, e.to_string()),
+    };
+    let Ok(mut verified) = report.into_verified() else {
+        bail!("refusing to decrypt anything: the export did not verify");
+    };
+    let new_entries = known
+        .remember(out, verified.manifest())
+        .context("cannot record the ledger in the case folder")?;
+    log.append(Event::ExportVerified {
+        export_day,
+        head,
+        submissions: verified.manifest().submissions.len(),
+        new_entries,
+        gap: check.gap,
+    })?;
+    verified.set_case_ledger(check);
+    for name in remove_partials(out, &mut log)? {
+        eprintln!("removed {name}, left unfinished by an interrupted decrypt; decrypting it again");
+    }
 
     let bar = progress_bar(verified.ciphertext_bytes(), "decrypting");
-    let result = decrypt_export(&verified, &identity, out, &|n| bar.inc(n));
+    let result = decrypt_export(&verified, &identity, out, &mut log, &|n| bar.inc(n));
     bar.finish_and_clear();
     let result = result.context("cannot decrypt")?;
 
@@ -203,7 +327,7 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path) -> Result<()> {
                 println!("{id}: message and {files} file(s) in {}", folder.display());
             }
             Outcome::Skipped { folder } => eprintln!(
-                "{id}: already decrypted, not overwriting {} (delete it to decrypt again)",
+                "{id}: already decrypted, not overwriting {}",
                 folder.display()
             ),
             Outcome::Failed { folder, problems } => {
@@ -212,7 +336,7 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path) -> Result<()> {
                 }
                 if folder.join(SUBMISSION_JSON).exists() {
                     eprintln!(
-                        "{id}: what could be verified is in {}; delete that folder to try again",
+                        "{id}: what could be verified is in {}; its problems are recorded there",
                         folder.display()
                     );
                 }
@@ -237,14 +361,52 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+fn cmd_custody(case_dir: &Path) -> Result<()> {
+    let report = custody::check(case_dir).context("cannot read the custody log")?;
+    for record in &report.records {
+        println!("{}", custody::describe(record));
+    }
+    for p in &report.problems {
+        eprintln!("problem: {p}");
+    }
+    println!(
+        "{} record(s); {} file(s) checked against their recorded SHA-256",
+        report.records.len(),
+        report.files_checked
+    );
+    if !report.is_ok() {
+        bail!(
+            "the custody log of {} shows {} problem(s) listed above: something was altered or \
+             removed",
+            case_dir.display(),
+            report.problems.len()
+        );
+    }
+    Ok(())
+}
+
 fn cmd_reply(identity_path: &Path, submission: &Path, message: &Path, out: &Path) -> Result<()> {
     // Cheap checks first, so the passphrase is not asked for a submission that cannot be
     // answered or a message that cannot be sent.
     let target = load_reply_target(submission).context("cannot reply")?;
     let text = read_reply_text(message).context("cannot reply")?;
+    let submission_dir = if submission.is_dir() {
+        submission.to_path_buf()
+    } else {
+        submission
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    };
+    let case_dir = submission_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let _lock: CaseLock = case::lock(&case_dir)?;
+    let trusted_keys = trusted(&case_dir).context("cannot read the trusted reviewer keys")?;
     let own = load_own_keys(identity_path, || passphrase_for(identity_path))
         .context("cannot load your identity")?;
-    let written = write_reply(&target, &text, &own, out).context("cannot reply")?;
+    let written = write_reply(&target, &text, &own, &trusted_keys, out).context("cannot reply")?;
     let reviewers = written.recipients.len().saturating_sub(1);
     eprintln!(
         "Encrypted the reply to source {} and to {reviewers} reviewer key(s), yours included:",
@@ -253,6 +415,36 @@ fn cmd_reply(identity_path: &Path, submission: &Path, message: &Path, out: &Path
     for r in written.recipients.iter().skip(1) {
         eprintln!("  {r}");
     }
+    if !written.untrusted.is_empty() {
+        eprintln!(
+            "NOT used: the submission lists {} reviewer key(s) that this case folder does not \
+             trust (the server wrote that list):",
+            written.untrusted.len()
+        );
+        for k in &written.untrusted {
+            eprintln!("  {k}");
+        }
+    }
+    if trusted_keys.is_empty() {
+        eprintln!(
+            "note: {} trusts no reviewer keys yet, so only you and the source can read this \
+             reply; set them with `witness-review decrypt --trust FILE` from your key ceremony",
+            case_dir.display()
+        );
+    }
+    let (kept, kept_path) =
+        keep_reply(&submission_dir, &target, &written, &text).context("cannot keep the reply")?;
+    let mut log = CustodyLog::open(&case_dir).context("cannot open the custody log")?;
+    log.append(Event::ReplyWritten {
+        id: submission_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        reply_id: kept.id.clone(),
+        recipients: kept.recipients.clone(),
+        text_sha256: kept.text_sha256.clone(),
+        kept: hash_file(&case_dir, &kept_path).context("cannot hash the kept reply")?,
+    })?;
     println!("{}", written.file_name);
     println!(
         "next: carry {} to the server and run `witness-drop import-replies {}`",

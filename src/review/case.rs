@@ -59,3 +59,63 @@ pub struct KeptReply {
     /// The reply file written for `import-replies` (its file name).
     pub file: String,
 }
+
+/// The lock file that keeps two `witness-review` commands from working in one case folder at
+/// once (held while the command runs; the kernel drops it if the process dies).
+pub const LOCK_FILE: &str = ".lock";
+
+/// Why a case folder could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// It could not be created or is not a folder.
+    #[error("cannot use the case folder {path}: {cause}")]
+    Folder {
+        /// The folder.
+        path: String,
+        /// The cause.
+        cause: std::io::Error,
+    },
+    /// Another `witness-review` command is working in it.
+    #[error("another witness-review command is working in the case folder {path}: wait for it to finish")]
+    Busy {
+        /// The folder.
+        path: String,
+    },
+}
+
+/// A case folder held by this process: created (mode 0700) if missing, and locked.
+#[derive(Debug)]
+pub struct CaseLock {
+    _file: std::fs::File,
+}
+
+/// Creates `dir` if missing and locks it for this process.
+pub fn lock(dir: &std::path::Path) -> Result<CaseLock, CaseError> {
+    let folder_err = |cause| CaseError::Folder {
+        path: dir.display().to_string(),
+        cause,
+    };
+    crate::util::files::ensure_private_dir(dir).map_err(folder_err)?;
+    let path = dir.join(LOCK_FILE);
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
+        return Err(folder_err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "its .lock is not a regular file",
+        )));
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&path).map_err(folder_err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(CaseLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CaseError::Busy {
+            path: dir.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(folder_err(e)),
+    }
+}

@@ -293,12 +293,19 @@ mod tests {
         // The next export continues.
         assert!(matches!(
             known.compare(&manifest(&real[4..6])),
-            Agreement::Agrees { new_entries: 2, gap: None, .. }
+            Agreement::Agrees {
+                new_entries: 2,
+                gap: None,
+                ..
+            }
         ));
         // One that skips an export leaves a gap.
         assert!(matches!(
             known.compare(&manifest(&real[7..])),
-            Agreement::Agrees { gap: Some((4, 6)), .. }
+            Agreement::Agrees {
+                gap: Some((4, 6)),
+                ..
+            }
         ));
         // A forged history: the same positions, recomputed with another ciphertext.
         let forged = chain(10, "forged");
@@ -317,7 +324,9 @@ mod tests {
     fn an_altered_ledger_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut known = CaseLedger::default();
-        known.remember(dir.path(), &manifest(&chain(3, "a"))).unwrap();
+        known
+            .remember(dir.path(), &manifest(&chain(3, "a")))
+            .unwrap();
         let path = dir.path().join(LEDGER_FILE);
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replacen("2026-12-01", "2026-11-30", 1)).unwrap();

@@ -396,10 +396,9 @@ pub fn check(case_dir: &Path) -> Result<CustodyReport, CustodyError> {
                 "{} was altered since record {n} (its SHA-256 is not the one recorded)",
                 shown(relative)
             )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => report.problems.push(format!(
-                "{} was removed since record {n}",
-                shown(relative)
-            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => report
+                .problems
+                .push(format!("{} was removed since record {n}", shown(relative))),
             Err(e) => report
                 .problems
                 .push(format!("{} cannot be read: {e}", shown(relative))),
@@ -415,9 +414,9 @@ fn event_files(event: &Event) -> Vec<&FileHash> {
         Event::WorkingCopyMade { input, output, .. } => vec![input, output],
         Event::ReplyWritten { kept, .. } => vec![kept],
         Event::TrustedKeysSet { file, .. } => vec![file],
-        Event::ExportVerified { .. } | Event::ExportRefused { .. } | Event::PartialRemoved { .. } => {
-            Vec::new()
-        }
+        Event::ExportVerified { .. }
+        | Event::ExportRefused { .. }
+        | Event::PartialRemoved { .. } => Vec::new(),
     }
 }
 
@@ -437,7 +436,9 @@ pub fn describe(record: &Record) -> String {
                 head_text(head)
             );
             if let Some((a, b)) = gap {
-                s.push_str(&format!("; ledger entries {a} to {b} were never seen (an export missing in between)"));
+                s.push_str(&format!(
+                    "; ledger entries {a} to {b} were never seen (an export missing in between)"
+                ));
             }
             s
         }
@@ -473,7 +474,11 @@ pub fn describe(record: &Record) -> String {
             if removed.is_empty() {
                 "nothing".to_owned()
             } else {
-                removed.iter().map(|r| shown(r)).collect::<Vec<_>>().join(", ")
+                removed
+                    .iter()
+                    .map(|r| shown(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         ),
         Event::ReplyWritten {
@@ -495,7 +500,12 @@ pub fn describe(record: &Record) -> String {
             shown(name)
         ),
     };
-    format!("#{} {} {}: {what}", record.n, shown(&record.time), shown(&record.tool))
+    format!(
+        "#{} {} {}: {what}",
+        record.n,
+        shown(&record.time),
+        shown(&record.tool)
+    )
 }
 
 fn head_text(head: &Option<LedgerHead>) -> String {

@@ -8,13 +8,17 @@
 //!
 //! Invariant: never writes outside OUT_DIR, never overwrites, never opens or executes what
 //! it decrypts. Every path is OUT_DIR joined with a validated id, a fixed name, or
-//! `N-` + [`safe_name`]; `OUT_DIR/ID` is claimed with `mkdir` (an existing folder, or a
-//! symbolic link, makes the submission "already decrypted" and it is skipped); files are
-//! created with `O_EXCL` or persisted with a no-clobber rename. An attachment is written to a
+//! `N-` + [`safe_name`]. A submission is built in a new folder `OUT_DIR/.partial-ID.XXXXXX`
+//! and renamed to `OUT_DIR/ID` only when complete, so `OUT_DIR/ID` appears whole or not at
+//! all: an existing `OUT_DIR/ID` (or anything at that name) means "already decrypted", and an
+//! interrupted decrypt leaves only a `.partial-` folder, which the next run removes (and logs)
+//! before it decrypts that submission again. Files are created with `O_EXCL` or persisted
+//! with a no-clobber rename. An attachment is written to a
 //! temporary file and kept only once age has authenticated the whole stream and its size and
 //! SHA-256 equal the envelope's, so a truncated or altered file never appears under its name.
-//! The ciphertext is hashed again while it is decrypted, so a file swapped after verification
-//! is caught too. Plaintext files are mode 0600 and folders 0700.
+//! The ciphertext is read once: it is hashed while it is decrypted, and what it decrypts to is
+//! kept only when both its hash (against the export and the ledger) and the plaintext's (against
+//! the envelope) check. Plaintext files are mode 0600 and folders 0700.
 
 use std::cell::Cell;
 use std::fs::File;
@@ -23,6 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::case::PARTIAL_PREFIX;
+use super::custody::{CustodyError, CustodyLog, Event, FileHash};
 use super::identity::ReviewerIdentity;
 use super::verify::VerifiedExport;
 use super::{is_sha256_hex, shown, HashingReader};
@@ -32,6 +38,7 @@ use crate::ledger::BlobDigest;
 use crate::safename::safe_name;
 use crate::util::files::{
     create_new_private_file, create_private_dir, open_regular_file, private_file_permissions,
+    sync_dir,
 };
 use crate::util::json::error_summary;
 
@@ -48,6 +55,9 @@ pub const FILES_DIR: &str = "files";
 /// Why decrypting an export, or one submission of it, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DecryptError {
+    /// The custody log could not be written: nothing more is decrypted.
+    #[error(transparent)]
+    Custody(#[from] CustodyError),
     /// The output folder could not be created or is not a folder.
     #[error("cannot use output folder {path}: {cause}")]
     OutDir {
@@ -267,6 +277,16 @@ pub struct AttachmentReview {
     pub not_cleaned: Option<String>,
 }
 
+/// What each attachment's metadata reveals, its working copy, and the custody events for them.
+fn review_attachments(
+    _work: &Path,
+    _id: &str,
+    _envelope: &Envelope,
+    _files: &[WrittenFile],
+) -> (Vec<AttachmentReview>, Vec<Event>) {
+    (Vec::new(), Vec::new())
+}
+
 /// One attachment written to `files/`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrittenFile {
@@ -280,20 +300,22 @@ pub struct WrittenFile {
     pub sha256: String,
 }
 
-/// Decrypts every submission of `export` into `out_dir` (created if missing). A submission
-/// whose folder exists is skipped. Fails as a whole only if `out_dir` is unusable; per-
-/// submission failures are in the report. `progress` gets ciphertext bytes as they are read.
+/// Decrypts every submission of `export` into the case folder `out_dir`, which the caller
+/// has created, locked, and checked the export against. A submission whose folder exists is
+/// skipped. Each submission decrypted is logged in `log` once its folder is in place. Fails
+/// as a whole only if `out_dir` is unusable or the log cannot be written; per-submission
+/// failures are in the report. `progress` gets ciphertext bytes as they are read.
 pub fn decrypt_export(
     export: &VerifiedExport,
     identity: &ReviewerIdentity,
     out_dir: &Path,
+    log: &mut CustodyLog,
     progress: &dyn Fn(u64),
 ) -> Result<DecryptReport, DecryptError> {
     let out_err = |cause| DecryptError::OutDir {
         path: out_dir.display().to_string(),
         cause,
     };
-    std::fs::create_dir_all(out_dir).map_err(out_err)?;
     if !std::fs::metadata(out_dir).map_err(out_err)?.is_dir() {
         return Err(out_err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -315,7 +337,10 @@ pub fn decrypt_export(
             identity,
             progress: &counting,
         };
-        let outcome = job.run(out_dir);
+        let (outcome, events) = job.run(out_dir);
+        for event in events {
+            log.append(event)?;
+        }
         progress(job.total_bytes().saturating_sub(reported.get()));
         outcomes.push((sub.id.clone(), outcome));
     }
@@ -323,6 +348,32 @@ pub fn decrypt_export(
         out_dir: out_dir.to_path_buf(),
         outcomes,
     })
+}
+
+/// Removes the `.partial-` folders an interrupted decrypt left in `out_dir` (nothing in them
+/// was ever taken for finished), logging each. Returns their names. The caller holds the case
+/// folder's lock, so no other decrypt is building them.
+pub fn remove_partials(out_dir: &Path, log: &mut CustodyLog) -> Result<Vec<String>, DecryptError> {
+    let out_err = |cause| DecryptError::OutDir {
+        path: out_dir.display().to_string(),
+        cause,
+    };
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(out_dir).map_err(out_err)? {
+        let entry = entry.map_err(out_err)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && name.starts_with(PARTIAL_PREFIX) {
+            std::fs::remove_dir_all(entry.path()).map_err(out_err)?;
+            log.append(Event::PartialRemoved { name: name.clone() })?;
+            removed.push(name);
+        }
+    }
+    if !removed.is_empty() {
+        sync_dir(out_dir).map_err(out_err)?;
+    }
+    removed.sort();
+    Ok(removed)
 }
 
 struct Job<'a> {
@@ -344,47 +395,58 @@ impl Job<'_> {
             .fold(0u64, |acc, b| acc.saturating_add(b.size))
     }
 
-    fn run(&self, out_dir: &Path) -> Outcome {
+    fn run(&self, out_dir: &Path) -> (Outcome, Vec<Event>) {
         let id = &self.sub.id;
         if !is_valid_id(id) {
-            return Outcome::Failed {
+            let outcome = Outcome::Failed {
                 folder: out_dir.to_path_buf(),
                 problems: vec![DecryptError::InvalidId { id: shown(id) }],
             };
+            return (outcome, Vec::new());
         }
         let folder = out_dir.join(id);
-        match create_private_dir(&folder) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Outcome::Skipped { folder };
-            }
+        if std::fs::symlink_metadata(&folder).is_ok() {
+            return (Outcome::Skipped { folder }, Vec::new());
+        }
+        // Removed when dropped, so a failure leaves nothing; kept only by the final rename.
+        let prefix = format!("{PARTIAL_PREFIX}{id}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o700));
+        }
+        let partial = match builder.tempdir_in(out_dir) {
+            Ok(p) => p,
             Err(cause) => {
-                return Outcome::Failed {
-                    problems: vec![self.write_err(&folder, cause)],
+                let outcome = Outcome::Failed {
+                    problems: vec![self.write_err(out_dir, cause)],
                     folder,
                 };
+                return (outcome, Vec::new());
             }
-        }
+        };
+        let work = partial.path().to_path_buf();
 
         let Some(envelope_blob) = self.sub.blobs.first() else {
-            return self.fail_empty(folder, "no envelope blob");
+            return (self.fail_empty(folder, "no envelope blob"), Vec::new());
         };
         let envelope = match self.decrypt_envelope(envelope_blob) {
             Ok(e) => e,
             Err(e) => {
-                // Nothing was written: free the folder so a later run can try again.
-                let _ = std::fs::remove_dir(&folder);
-                return Outcome::Failed {
+                let outcome = Outcome::Failed {
                     folder,
                     problems: vec![e],
                 };
+                return (outcome, Vec::new());
             }
         };
 
         let mut problems = Vec::new();
         let mut ciphertext_ok = true;
         let mut files = Vec::new();
-        let files_dir = folder.join(FILES_DIR);
+        let files_dir = work.join(FILES_DIR);
         if let Err(cause) = create_private_dir(&files_dir) {
             problems.push(self.write_err(&files_dir, cause));
         } else {
@@ -392,7 +454,12 @@ impl Job<'_> {
                 match self.decrypt_attachment(&files_dir, attachment, blob) {
                     Ok(written) => files.push(written),
                     Err(e) => {
-                        if matches!(e, DecryptError::CiphertextChanged { .. }) {
+                        if matches!(
+                            e,
+                            DecryptError::CiphertextChanged { .. }
+                                | DecryptError::Corrupt { .. }
+                                | DecryptError::ReadBlob { .. }
+                        ) {
                             ciphertext_ok = false;
                         }
                         problems.push(e);
@@ -400,6 +467,7 @@ impl Job<'_> {
                 }
             }
         }
+        let (attachments, working_events) = review_attachments(&work, id, &envelope, &files);
 
         let verification = Verification {
             ciphertext_sha256_ok: ciphertext_ok,
@@ -413,13 +481,23 @@ impl Job<'_> {
             files,
             problems: problems.iter().map(ToString::to_string).collect(),
             tool: format!("witness-review {}", env!("CARGO_PKG_VERSION")),
-            case_ledger: None,
-            attachments: Vec::new(),
+            case_ledger: self.export.case_ledger().cloned(),
+            attachments,
         };
         let written = verification.files.len();
-        if let Err(e) = self.write_text(&folder.join(MESSAGE_TXT), envelope.message.as_bytes()) {
-            problems.push(e);
+        let mut recorded: Vec<FileHash> = Vec::new();
+        let message = envelope.message.as_bytes();
+        match self.write_text(&work.join(MESSAGE_TXT), message) {
+            Ok(()) => recorded.push(FileHash {
+                path: format!("{id}/{MESSAGE_TXT}"),
+                sha256: super::custody::sha256_hex(message),
+            }),
+            Err(e) => problems.push(e),
         }
+        recorded.extend(verification.files.iter().map(|f| FileHash {
+            path: format!("{id}/{}", f.path),
+            sha256: f.sha256.clone(),
+        }));
         let record = DecryptedSubmission {
             envelope,
             verified: verification,
@@ -427,28 +505,72 @@ impl Job<'_> {
         match serde_json::to_vec_pretty(&record) {
             Ok(mut json) => {
                 json.push(b'\n');
-                if let Err(e) = self.write_text(&folder.join(SUBMISSION_JSON), &json) {
-                    problems.push(e);
+                match self.write_text(&work.join(SUBMISSION_JSON), &json) {
+                    Ok(()) => recorded.insert(
+                        0,
+                        FileHash {
+                            path: format!("{id}/{SUBMISSION_JSON}"),
+                            sha256: super::custody::sha256_hex(&json),
+                        },
+                    ),
+                    Err(e) => problems.push(e),
                 }
             }
             Err(e) => problems.push(self.write_err(
-                &folder.join(SUBMISSION_JSON),
+                &work.join(SUBMISSION_JSON),
                 io::Error::new(io::ErrorKind::InvalidData, e),
             )),
         }
 
-        if problems.is_empty() {
+        // Ciphertext that is not the one the ledger names (altered, or unreadable): nothing of
+        // this submission is kept, and a later run tries again.
+        if !ciphertext_ok {
+            return (Outcome::Failed { folder, problems }, Vec::new());
+        }
+        // Complete as far as it goes: into place in one rename.
+        if let Err(e) = self.publish(partial, &folder, out_dir) {
+            problems.push(e);
+            return (Outcome::Failed { folder, problems }, Vec::new());
+        }
+        let mut events = vec![Event::SubmissionDecrypted {
+            id: id.clone(),
+            ledger_entry: record.verified.ledger_entry.clone(),
+            files: recorded,
+        }];
+        events.extend(working_events);
+        let outcome = if problems.is_empty() {
             Outcome::Decrypted {
                 folder,
                 files: written,
             }
         } else {
             Outcome::Failed { folder, problems }
+        };
+        (outcome, events)
+    }
+
+    /// Renames the finished partial folder to `folder`, never over anything, and makes it
+    /// durable.
+    fn publish(
+        &self,
+        partial: tempfile::TempDir,
+        folder: &Path,
+        out_dir: &Path,
+    ) -> Result<(), DecryptError> {
+        sync_dir(partial.path()).map_err(|e| self.write_err(partial.path(), e))?;
+        if std::fs::symlink_metadata(folder).is_ok() {
+            return Err(self.write_err(
+                folder,
+                io::Error::new(io::ErrorKind::AlreadyExists, "appeared meanwhile"),
+            ));
         }
+        std::fs::rename(partial.path(), folder).map_err(|e| self.write_err(folder, e))?;
+        // Renamed away: nothing is left for the guard to remove.
+        let _ = partial.keep();
+        sync_dir(out_dir).map_err(|e| self.write_err(out_dir, e))
     }
 
     fn fail_empty(&self, folder: PathBuf, detail: &str) -> Outcome {
-        let _ = std::fs::remove_dir(&folder);
         Outcome::Failed {
             folder,
             problems: vec![DecryptError::EnvelopeInvalid {

@@ -16,6 +16,7 @@
 //! - [`case`]: the case folder's layout and the records kept in it.
 //! - [`case_ledger`]: the ledger a case folder remembers, and how a new export must agree.
 //! - [`custody`]: the custody log, and `witness-review custody`.
+//! - [`trust`]: the reviewer keys a case folder trusts for replies.
 //! - [`clean`]: working copies without identifying metadata.
 //! - [`view`]: the reading view (static HTML).
 
@@ -27,6 +28,7 @@ pub mod decrypt;
 pub mod identity;
 pub mod keygen;
 pub mod reply;
+pub mod trust;
 pub mod verify;
 pub mod view;
 

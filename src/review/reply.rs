@@ -2,10 +2,12 @@
 //! and writes it as one reply file ([`crate::reply`]) for the server's `import-replies`
 //! (spec, "Replies"; issue 4, item 6).
 //!
-//! The recipients are the source's reply recipient, every reviewer recipient the submission
-//! was encrypted to (its envelope's `reviewers`), and the replying reviewer's own public key,
-//! so that every reviewer can read the thread later. All of them come from `submission.json`,
-//! written by `witness-review decrypt`, and from the reviewer's identity file.
+//! The recipients are the source's reply recipient (from `submission.json`, written by
+//! `witness-review decrypt`), the reviewer keys the case folder trusts ([`super::trust`], set
+//! from the reviewers' own key ceremony) and the replying reviewer's own public key, so that
+//! every reviewer can read the thread later. A reviewer key the envelope lists that the case
+//! folder does not trust is shown and not used: the envelope was written by the server, and a
+//! server that added its own key there must not read the replies.
 //!
 //! Invariant: the reply text only ever leaves memory as age ciphertext, in a freshly created
 //! file (`O_EXCL`, mode 0600) inside the output folder whose name is built only from two
@@ -14,9 +16,8 @@
 //! validated before use (reference with [`is_valid_id`], every recipient parsed as an age
 //! X25519 recipient) and shown escaped.
 //!
-//! Note on trust: the recipients in the envelope were written by the server. A reviewer who
-//! doubts the server compares the reviewer keys printed by the command with
-//! `keys/recipients.txt`.
+//! The reply is kept in the case folder (`OUT_DIR/ID/replies/REPLY_ID.json`, [`keep_reply`])
+//! and logged in its custody log.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use age::secrecy::SecretString;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::case::{KeptReply, REPLIES_DIR};
 use super::decrypt::{MAX_ENVELOPE_BYTES, SUBMISSION_JSON};
 use super::identity::IdentityError;
 use super::shown;
@@ -301,12 +303,17 @@ pub fn load_own_keys(
     Ok(OwnKeys { keys })
 }
 
-/// The recipients of a reply: the source first, then the envelope's reviewers, then the
-/// replying reviewer's own keys; each once.
-pub fn reply_recipients(target: &ReplyTarget, own: &OwnKeys) -> Vec<age::x25519::Recipient> {
+/// The recipients of a reply: the source first, then the trusted reviewer keys, then the
+/// replying reviewer's own keys; each once. Also returns the envelope's reviewer keys that are
+/// not among them: shown to the reviewer, never used.
+pub fn reply_recipients(
+    target: &ReplyTarget,
+    own: &OwnKeys,
+    trusted: &[age::x25519::Recipient],
+) -> (Vec<age::x25519::Recipient>, Vec<String>) {
     let mut out: Vec<age::x25519::Recipient> = Vec::new();
     let all = std::iter::once(target.source.clone())
-        .chain(target.reviewers.iter().cloned())
+        .chain(trusted.iter().cloned())
         .chain(own.recipients());
     for r in all {
         let key = r.to_string();
@@ -314,7 +321,14 @@ pub fn reply_recipients(target: &ReplyTarget, own: &OwnKeys) -> Vec<age::x25519:
             out.push(r);
         }
     }
-    out
+    let mut untrusted: Vec<String> = Vec::new();
+    for r in &target.reviewers {
+        let key = r.to_string();
+        if !out.iter().any(|o| o.to_string() == key) && !untrusted.contains(&key) {
+            untrusted.push(key);
+        }
+    }
+    (out, untrusted)
 }
 
 /// A reply file that was written.
@@ -328,6 +342,8 @@ pub struct WrittenReply {
     pub reply_id: String,
     /// Recipients it is encrypted to, the source included.
     pub recipients: Vec<age::x25519::Recipient>,
+    /// Reviewer keys the envelope lists that the case folder does not trust: not used.
+    pub untrusted: Vec<String>,
 }
 
 /// Encrypts `text` to [`reply_recipients`] and writes it as a new reply file into `out_dir`
@@ -337,9 +353,10 @@ pub fn write_reply(
     target: &ReplyTarget,
     text: &str,
     own: &OwnKeys,
+    trusted: &[age::x25519::Recipient],
     out_dir: &Path,
 ) -> Result<WrittenReply, ReplyCommandError> {
-    let recipients = reply_recipients(target, own);
+    let (recipients, untrusted) = reply_recipients(target, own, trusted);
     let ciphertext = encrypt_reply(text, &recipients)?;
     if let Some(key) = own.keys.first() {
         let again = decrypt_reply(&ciphertext, key)?;
@@ -357,7 +374,58 @@ pub fn write_reply(
         file_name: reply_file_name(&name.reference, &name.reply_id),
         reply_id: name.reply_id,
         recipients,
+        untrusted,
     })
+}
+
+/// Keeps a written reply in the case folder, `SUBMISSION/replies/REPLY_ID.json` (a new file,
+/// mode 0600), and returns what was kept and its path relative to the case folder.
+pub fn keep_reply(
+    submission_dir: &Path,
+    target: &ReplyTarget,
+    written: &WrittenReply,
+    text: &str,
+) -> Result<(KeptReply, String), ReplyCommandError> {
+    let kept = KeptReply {
+        id: written.reply_id.clone(),
+        reference: target.reference.clone(),
+        day: local_day(),
+        text: text.to_owned(),
+        text_sha256: super::custody::sha256_hex(text.as_bytes()),
+        recipients: written.recipients.iter().map(ToString::to_string).collect(),
+        file: written.file_name.clone(),
+    };
+    let dir = submission_dir.join(REPLIES_DIR);
+    let write_err = |path: &Path, cause| ReplyCommandError::Write {
+        path: path.display().to_string(),
+        cause,
+    };
+    ensure_private_dir(&dir).map_err(|e| write_err(&dir, e))?;
+    if !is_valid_id(&kept.id) {
+        return Err(ReplyCommandError::InvalidReplyName {
+            ids: shown(&kept.id),
+        });
+    }
+    let name = format!("{}.json", kept.id);
+    let path = dir.join(&name);
+    let mut json = serde_json::to_vec_pretty(&kept)
+        .map_err(|e| write_err(&path, io::Error::new(io::ErrorKind::InvalidData, e)))?;
+    json.push(b'\n');
+    let mut file = create_new_private_file(&path).map_err(|e| write_err(&path, e))?;
+    file.write_all(&json)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| write_err(&path, e))?;
+    crate::util::files::sync_dir(&dir).map_err(|e| write_err(&dir, e))?;
+    let submission = submission_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((kept, format!("{submission}/{REPLIES_DIR}/{name}")))
+}
+
+/// Today, local time, `YYYY-MM-DD`.
+fn local_day() -> String {
+    jiff::Zoned::now().strftime("%Y-%m-%d").to_string()
 }
 
 /// Writes `ciphertext` as `out_dir/reply-{reference}-{reply_id}.age`, creating `out_dir`
@@ -412,7 +480,7 @@ mod tests {
     }
 
     #[test]
-    fn recipients_are_deduplicated_source_first() {
+    fn recipients_are_the_source_then_trusted_keys_and_an_untrusted_envelope_key_is_not_used() {
         let source = age::x25519::Identity::generate().to_public();
         let (me, own) = own_keys();
         let other = age::x25519::Identity::generate().to_public();
@@ -422,18 +490,18 @@ mod tests {
             source: source.clone(),
             reviewers: vec![other.clone(), me.to_public(), other.clone()],
         };
-        let r: Vec<String> = reply_recipients(&target, &own)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let trusted = age::x25519::Identity::generate().to_public();
+        let (used, untrusted) = reply_recipients(&target, &own, &[trusted.clone(), me.to_public()]);
+        let used: Vec<String> = used.iter().map(ToString::to_string).collect();
         assert_eq!(
-            r,
+            used,
             [
                 source.to_string(),
-                other.to_string(),
+                trusted.to_string(),
                 me.to_public().to_string()
             ]
         );
+        assert_eq!(untrusted, [other.to_string()], "shown once, never used");
     }
 
     #[test]

@@ -167,3 +167,79 @@ pub fn simple_setup(tmp: &Path) -> (PathBuf, Built) {
     );
     (key, built)
 }
+
+/// Recomputes the ledger chain of `m` from its entries' contents, as a forger would.
+pub fn rechain(m: &mut Manifest) {
+    let mut prev = GENESIS.to_owned();
+    for e in &mut m.ledger {
+        *e = LedgerEntry::new(e.seq, &prev, &e.id, &e.day, e.blobs.clone());
+        prev = e.hash.clone();
+    }
+    for s in &mut m.submissions {
+        if let Some(e) = m.ledger.iter().find(|e| e.seq == s.ledger.seq) {
+            s.ledger = e.clone();
+        }
+    }
+    m.ledger_head = m.ledger.last().map(|e| LedgerHead {
+        seq: e.seq,
+        hash: e.hash.clone(),
+    });
+}
+
+/// Writes into `dir` the export the server would have made of submissions `range` of `built`
+/// (their blob folders and the ledger from the first of them to the last), as if the earlier
+/// ones had been exported before.
+pub fn part_of(built: &Built, range: std::ops::Range<usize>, dir: &Path) -> PathBuf {
+    fs::create_dir_all(dir).unwrap();
+    let mut m = built.manifest.clone();
+    m.submissions = m.submissions[range.clone()].to_vec();
+    m.ledger = m.ledger[range.clone()].to_vec();
+    m.ledger_head = m.ledger.last().map(|e| LedgerHead {
+        seq: e.seq,
+        hash: e.hash.clone(),
+    });
+    for id in &built.ids[range] {
+        fs::create_dir(dir.join(id)).unwrap();
+        for entry in fs::read_dir(built.dir.join(id)).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.join(id).join(entry.file_name())).unwrap();
+        }
+    }
+    write_manifest(dir, &m);
+    dir.to_path_buf()
+}
+
+/// Replaces the envelope of submission `index` in the export at `dir` by one with `message`,
+/// sealed to `recipients` (public keys), and recomputes the chain: an export that passes
+/// `verify` on its own.
+pub fn forge_envelope(
+    dir: &Path,
+    index: usize,
+    recipients: &[age::x25519::Recipient],
+    message: &str,
+) {
+    let mut m: Manifest = serde_json::from_slice(&fs::read(dir.join(MANIFEST)).unwrap()).unwrap();
+    let id = m.submissions[index].id.clone();
+    let envelope = Envelope {
+        format: ENVELOPE_FORMAT.into(),
+        id: id.clone(),
+        received_at: format!("{DAY}T10:11:12Z"),
+        message: message.into(),
+        attachments: vec![],
+        source: None,
+        reviewers: vec![],
+    };
+    let path = dir.join(&id).join(ENVELOPE_BLOB);
+    fs::remove_file(&path).unwrap();
+    for entry in fs::read_dir(dir.join(&id)).unwrap() {
+        fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let blob = seal(recipients, &serde_json::to_vec(&envelope).unwrap(), &path);
+    m.submissions[index].blobs = vec![blob.clone()];
+    let seq = m.submissions[index].ledger.seq;
+    if let Some(e) = m.ledger.iter_mut().find(|e| e.seq == seq) {
+        e.blobs = vec![blob];
+    }
+    rechain(&mut m);
+    write_manifest(dir, &m);
+}

@@ -16,6 +16,7 @@ use witness_drop::export::{new_id, LedgerHead};
 use witness_drop::reply::{
     check_reply_ciphertext, decrypt_reply, parse_reply_file_name, MAX_REPLY_TEXT,
 };
+use witness_drop::review::case::KeptReply;
 use witness_drop::review::decrypt::{DecryptedSubmission, Verification};
 use witness_drop::review::reply::write_reply_file;
 
@@ -112,6 +113,12 @@ fn setup() -> Setup {
             vec![other_reviewer.to_public().to_string()],
         ),
     );
+    // The reviewers' key ceremony: the case folder trusts the other reviewer.
+    fs::write(
+        tmp.path().join("decrypted/trusted-reviewers.txt"),
+        format!("# ceremony\n{}\n", other_reviewer.to_public()),
+    )
+    .unwrap();
     let message = tmp.path().join("reply.txt");
     fs::write(&message, TEXT).unwrap();
     let out = tmp.path().join("replies");
@@ -201,11 +208,56 @@ fn reply_is_readable_by_the_source_and_every_reviewer_and_passes_the_server_chec
         let mode = fs::metadata(&s.out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
     }
-    // Nothing but the reply file; nothing written into the submission folder.
+    // Nothing but the reply file in DIR; the reply kept in the case folder and logged.
     assert_eq!(listing(&s.out).len(), 1);
     assert_eq!(
         listing(&s.submission),
-        ["files", "message.txt", "submission.json"]
+        ["files", "message.txt", "replies", "submission.json"]
+    );
+    let kept = listing(&s.submission.join("replies"));
+    assert_eq!(kept.len(), 1);
+    let kept: KeptReply =
+        serde_json::from_slice(&fs::read(s.submission.join("replies").join(&kept[0])).unwrap())
+            .unwrap();
+    assert_eq!(kept.text, TEXT);
+    assert_eq!(kept.recipients.len(), 3);
+    let log = fs::read_to_string(s.tmp.path().join("decrypted/custody.log")).unwrap();
+    assert!(log.contains("\"event\":\"reply_written\""), "{log}");
+    assert!(log.contains(&kept.id));
+}
+
+#[test]
+fn a_key_the_envelope_lists_but_the_case_folder_does_not_trust_cannot_open_the_reply() {
+    let s = setup();
+    // A server that added its own key to the envelope's reviewer list.
+    let server = age::x25519::Identity::generate();
+    let folder = write_submission(
+        &s.tmp.path().join("decrypted"),
+        envelope(
+            Some(SourceInfo {
+                reference: s.reference.clone(),
+                designation: "amber heron".to_owned(),
+                reply_recipient: s.source.to_public().to_string(),
+            }),
+            vec![
+                s.other_reviewer.to_public().to_string(),
+                server.to_public().to_string(),
+            ],
+        ),
+    );
+    let o = reply(&s, &folder, &s.message).ok();
+    let bytes = fs::read(written(&s, &o)).unwrap();
+    assert!(
+        decrypt_reply(&bytes, &server).is_err(),
+        "the untrusted key must not open the reply"
+    );
+    for who in [&s.source, &s.other_reviewer, &s.me] {
+        assert_eq!(decrypt_reply(&bytes, who).unwrap().as_str(), TEXT);
+    }
+    let err = stderr(&o);
+    assert!(
+        err.contains("NOT used") && err.contains(&server.to_public().to_string()),
+        "{err}"
     );
 }
 

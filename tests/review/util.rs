@@ -165,6 +165,28 @@ pub fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+/// The entries of a case folder other than its own records (custody log, ledger, lock, trusted
+/// keys, reading view): the submission folders and anything else a decrypt left.
+pub fn decrypted_entries(case: &Path) -> Vec<String> {
+    let own = [
+        "custody.log",
+        "ledger.jsonl",
+        ".lock",
+        "trusted-reviewers.txt",
+        "index.html",
+        "style.css",
+    ];
+    let mut names: Vec<String> = fs::read_dir(case)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| !own.contains(&n.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Every path under `root`, relative, sorted (symbolic links are listed, not followed).
 pub fn tree(root: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
