@@ -42,6 +42,9 @@ use crate::util::files::{
 };
 use crate::util::json::error_summary;
 
+/// Ciphertext is read, and plaintext written, in pieces of this size.
+const READ_BUF: usize = 1 << 20;
+
 /// Largest decrypted envelope accepted; it holds the message and the attachment list.
 pub const MAX_ENVELOPE_BYTES: u64 = 64 << 20;
 
@@ -275,6 +278,90 @@ pub struct AttachmentReview {
     pub removed: Vec<String>,
     /// Why no working copy was made, for a kind the tool cleans.
     pub not_cleaned: Option<String>,
+}
+
+/// Why [`copy_hashing`] stopped.
+enum Copy {
+    /// Reading (decrypting) failed.
+    Read(io::Error),
+    /// Writing the plaintext failed.
+    Write(io::Error),
+}
+
+/// Copies `from` (the decrypting stream) into `to` while hashing what is written, with the
+/// hashing and writing on a second thread so that decrypting (and the ciphertext's hash, in
+/// the reader) and hashing the plaintext run side by side. Buffers are reused; at most four
+/// are in flight, so memory stays at a few MiB whatever the file's size.
+fn copy_hashing(mut from: impl Read, to: &File) -> Result<crate::envelope::Digest256, Copy> {
+    const IN_FLIGHT: usize = 4;
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+    let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+    std::thread::scope(|scope| {
+        // Writeback starts every SYNC_EVERY bytes on a third thread, so the final fsync has
+        // little left to do and the disk works while the file is still being decrypted.
+        let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let syncing = to.try_clone().map_err(Copy::Write)?;
+        scope.spawn(move || {
+            while sync_rx.recv().is_ok() {
+                // Advice only: the caller's own fsync at the end is what counts.
+                let _ = syncing.sync_data();
+            }
+        });
+        let writer = scope.spawn(move || -> io::Result<crate::envelope::Digest256> {
+            const SYNC_EVERY: u64 = 64 << 20;
+            let mut out = HashingWriter::new(to);
+            let mut unsynced = 0u64;
+            while let Ok(buf) = full_rx.recv() {
+                out.write_all(&buf)?;
+                unsynced += buf.len() as u64;
+                if unsynced >= SYNC_EVERY {
+                    // Skipped when the last one is still running.
+                    let _ = sync_tx.try_send(());
+                    unsynced = 0;
+                }
+                // A full return channel only means the reader is done.
+                let _ = free_tx.try_send(buf);
+            }
+            drop(sync_tx);
+            Ok(out.finish().1)
+        });
+        let mut read_error = None;
+        loop {
+            let mut buf = free_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
+            buf.resize(READ_BUF, 0);
+            let mut filled = 0;
+            while filled < buf.len() {
+                match from.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            buf.truncate(filled);
+            let last = filled == 0 || read_error.is_some();
+            if filled > 0 && full_tx.send(buf).is_err() {
+                break; // the writer failed: its error is below
+            }
+            if last {
+                break;
+            }
+        }
+        drop(full_tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the writing thread failed")));
+        match (read_error, written) {
+            (Some(e), _) => Err(Copy::Read(e)),
+            (None, Err(e)) => Err(Copy::Write(e)),
+            (None, Ok(digest)) => Ok(digest),
+        }
+    })
 }
 
 /// What each attachment's metadata reveals, its working copy, and the custody events for them.
@@ -603,7 +690,7 @@ impl Job<'_> {
         reader: &'r mut HashingReader<'p, File>,
     ) -> Result<age::stream::StreamReader<BufReader<&'r mut HashingReader<'p, File>>>, DecryptError>
     {
-        let decryptor = age::Decryptor::new_buffered(BufReader::new(reader))
+        let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(READ_BUF, reader))
             .map_err(|e| self.age_err(name, e))?;
         decryptor
             .decrypt(self.identity.age_identities())
@@ -763,17 +850,13 @@ impl Job<'_> {
         let mut reader = HashingReader::new(file, self.progress);
         let plain = {
             let stream = self.open_blob(&blob_name, &mut reader)?;
-            let mut out = HashingWriter::new(tmp.as_file());
             // Never more than one byte beyond what the envelope announces.
-            let copied = io::copy(
-                &mut stream.take(attachment.size.saturating_add(1)),
-                &mut out,
-            );
-            let (_, digest) = out.finish();
-            if let Err(e) = copied {
-                return Err(self.io_read_err(&blob_name, e));
+            let limited = stream.take(attachment.size.saturating_add(1));
+            match copy_hashing(limited, tmp.as_file()) {
+                Ok(digest) => digest,
+                Err(Copy::Read(e)) => return Err(self.io_read_err(&blob_name, e)),
+                Err(Copy::Write(e)) => return Err(self.write_err(tmp.path(), e)),
             }
-            digest
         };
         self.finish_blob(reader, blob)?;
         if plain.size != attachment.size || plain.sha256 != attachment.sha256 {

@@ -5,7 +5,6 @@
 use std::fs;
 use std::path::Path;
 
-
 use crate::fixtures::{build_export, keygen_plain, rechain, simple_setup, write_manifest, Sub};
 use crate::util::{decrypt, decrypted_entries, review, stderr, stdout, TestCommand};
 
