@@ -320,6 +320,7 @@ fn bad_codenames_are_refused_alike_and_sources_are_isolated() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.join("message.txt").is_file())
         .find(|p| std::fs::read_to_string(p.join("message.txt")).unwrap() == "source a")
         .unwrap();
     let replies = write_reply(&server, &sub_a, "for A only", "r");
@@ -348,6 +349,7 @@ fn bad_codenames_are_refused_alike_and_sources_are_isolated() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.join("message.txt").is_file())
         .find(|p| std::fs::read_to_string(p.join("message.txt")).unwrap() == "source b")
         .unwrap();
     import(&server, &write_reply(&server, &sub_b, "for B", "rb"));
