@@ -15,7 +15,8 @@
 //! - The shared contract, the SPEC's formats that both binaries read and write: [`day`] (days,
 //!   never times), [`envelope`] (the encrypted submission), [`export`] (the export folder),
 //!   [`ledger`] (the hash chain), [`reply`] (reply files), [`keys`] (the recipients file),
-//!   [`safename`] (file names made safe), and [`util`] (private files, capped reads, sizes).
+//!   [`safename`] (file names made safe), [`pad`] (age files padded to a size bucket), and
+//!   [`util`] (private files, capped reads, sizes).
 //! - [`review`]: the reviewer's offline tool, `witness-review`. It builds without the `server`
 //!   feature, so without axum, tokio or sled.
 //! - `server`: the server and the operator's commands, `witness-drop`; the one module behind
@@ -29,6 +30,7 @@ pub mod envelope;
 pub mod export;
 pub mod keys;
 pub mod ledger;
+pub mod pad;
 pub mod reply;
 pub mod safename;
 pub mod util;
