@@ -168,6 +168,29 @@ impl<W: Write> Sealer<W> {
         })
     }
 
+    /// Like [`Sealer::without_hashes`], and `capture` keeps the file key so the file can be
+    /// padded once its length is known ([`crate::pad::repad`]).
+    pub fn without_hashes_padded_later(
+        recipients: &[age::x25519::Recipient],
+        out: W,
+        capture: &crate::pad::KeyCapture,
+    ) -> Result<Self, SealError> {
+        let all = recipients
+            .iter()
+            .map(|r| r as &dyn age::Recipient)
+            .chain(std::iter::once(capture as &dyn age::Recipient));
+        let encryptor =
+            age::Encryptor::with_recipients(all).map_err(|_| SealError::NoRecipients)?;
+        let mut counting = HashingWriter::new(out);
+        counting.hasher = None;
+        let stream = encryptor.wrap_output(counting)?;
+        Ok(Sealer {
+            stream,
+            plain: None,
+            plain_size: 0,
+        })
+    }
+
     /// Encrypts `data`.
     pub fn write_all(&mut self, data: &[u8]) -> Result<(), SealError> {
         if let Some(h) = self.plain.as_mut() {

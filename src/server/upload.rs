@@ -207,6 +207,8 @@ impl Upload {
 
 struct Current {
     sealer: Sealer<BlobWriter>,
+    /// Keeps the file key, to pad the file once its length is known.
+    capture: crate::pad::KeyCapture,
     hasher: PlainHasher,
     name: String,
     content_type: String,
@@ -264,9 +266,15 @@ impl Worker {
                 Cmd::StartFile { name, content_type } => {
                     self.end_file()?;
                     let n = self.attachments.len() as u16 + 1;
-                    let writer = self.store.blob_writer(&self.id, n)?;
+                    let writer = self.store.unpadded_writer(&self.id, n)?;
+                    let capture = crate::pad::KeyCapture::new();
                     self.current = Some(Current {
-                        sealer: Sealer::without_hashes(&self.recipients, writer)?,
+                        sealer: Sealer::without_hashes_padded_later(
+                            &self.recipients,
+                            writer,
+                            &capture,
+                        )?,
+                        capture,
                         hasher: PlainHasher::start()?,
                         name,
                         content_type,
@@ -307,9 +315,12 @@ impl Worker {
             return Ok(());
         };
         let (writer, plain, _) = c.sealer.finish()?;
-        let cipher = writer.finish()?;
+        writer.finish()?;
         let plain_sha256 = c.hasher.finish()?;
         let n = self.attachments.len() as u32 + 1;
+        // Now that its length is known, the file is padded to its size bucket.
+        let key = c.capture.take().ok_or(UploadError::Worker)?;
+        let cipher = self.store.pad_blob(&self.id, n as u16, &key)?;
         self.attachments.push(Attachment {
             n,
             name: c.name,
@@ -348,11 +359,17 @@ impl Worker {
         let json = Zeroizing::new(serde_json::to_vec(&envelope).map_err(std::io::Error::from)?);
         // The envelope's copy of the message is not zeroised by serde; drop it promptly.
         drop(envelope);
-        let mut sealer =
-            Sealer::without_hashes(&self.recipients, self.store.blob_writer(&self.id, 0)?)?;
-        sealer.write_all(&json)?;
-        let (writer, _, _) = sealer.finish()?;
-        let cipher = writer.finish()?;
+        // Padded to its size bucket, so its size does not follow the message's length.
+        let recipients: Vec<&dyn age::Recipient> = self
+            .recipients
+            .iter()
+            .map(|r| r as &dyn age::Recipient)
+            .collect();
+        let sealed = Zeroizing::new(
+            crate::pad::encrypt_padded(&recipients, &json)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        );
+        let cipher = self.store.write_blob(&self.id, 0, &sealed)?;
         let mut blobs = vec![BlobDigest {
             name: ENVELOPE_BLOB.to_owned(),
             size: cipher.size,

@@ -8,6 +8,7 @@ mod util;
 
 mod bounds;
 mod connections;
+mod disk;
 mod durability;
 mod faults;
 mod limits;

@@ -362,6 +362,48 @@ impl Store {
         Ok(BlobWriter::create(&self.blob_path(id, blob)?)?)
     }
 
+    /// A new file for the unpadded ciphertext of attachment `blob` of upload `id`
+    /// (`N.unpadded`), which [`Store::pad_blob`] turns into `N.age`.
+    pub fn unpadded_writer(&self, id: &str, blob: u16) -> Result<BlobWriter, StoreError> {
+        let path = self
+            .blob_dir(&id_bytes(id)?)
+            .join(format!("{blob}.unpadded"));
+        Ok(BlobWriter::create(&path)?)
+    }
+
+    /// Writes `N.age` as the padded copy of `N.unpadded` ([`crate::pad::repad`], with the
+    /// file key `key` captured while it was encrypted), fsynced, then removes `N.unpadded`.
+    /// Returns the size and SHA-256 of the padded file.
+    pub fn pad_blob(
+        &self,
+        id: &str,
+        blob: u16,
+        key: &[u8; 16],
+    ) -> Result<crate::envelope::Digest256, StoreError> {
+        let dir = self.blob_dir(&id_bytes(id)?);
+        let unpadded = dir.join(format!("{blob}.unpadded"));
+        let file = File::open(&unpadded)?;
+        let len = file.metadata()?.len();
+        let mut writer = BlobWriter::create(&dir.join(format!("{blob}.age")))?;
+        crate::pad::repad(file, len, key, &mut writer)?;
+        let digest = writer.finish()?;
+        fs::remove_file(&unpadded)?;
+        Ok(digest)
+    }
+
+    /// Writes `bytes` (an already padded age file: the envelope) as blob `blob`, fsynced.
+    pub fn write_blob(
+        &self,
+        id: &str,
+        blob: u16,
+        bytes: &[u8],
+    ) -> Result<crate::envelope::Digest256, StoreError> {
+        use std::io::Write;
+        let mut writer = self.blob_writer(id, blob)?;
+        writer.write_all(bytes)?;
+        Ok(writer.finish()?)
+    }
+
     /// Removes an upload that will not be committed.
     pub fn abort_upload(&self, id: &str) -> Result<(), StoreError> {
         let dir = self.blob_dir(&id_bytes(id)?);
