@@ -12,7 +12,6 @@
 //! anything is parsed ([`MAX_REPLY_BYTES`], [`MAX_REPLY_TEXT`]), and only names accepted by
 //! [`parse_reply_file_name`] may become paths.
 
-use std::io::Write;
 
 use zeroize::Zeroizing;
 
@@ -166,18 +165,14 @@ pub fn encrypt_reply(
     if recipients.is_empty() {
         return Err(ReplyError::NoRecipients);
     }
-    let encryptor =
-        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-            .map_err(|_| ReplyError::NoRecipients)?;
-    let mut out = Vec::new();
-    let mut writer = encryptor
-        .wrap_output(&mut out)
-        .map_err(ReplyError::Encrypt)?;
-    writer
-        .write_all(text.as_bytes())
-        .map_err(ReplyError::Encrypt)?;
-    // MUST finish, or age's last chunk is missing and the file does not decrypt.
-    writer.finish().map_err(ReplyError::Encrypt)?;
+    // Padded to its size bucket ([`crate::pad`]), so the stored reply's size says little
+    // about its length.
+    let all: Vec<&dyn age::Recipient> =
+        recipients.iter().map(|r| r as &dyn age::Recipient).collect();
+    let out = crate::pad::encrypt_padded(&all, text.as_bytes()).map_err(|e| match e {
+        age::EncryptError::Io(io) => ReplyError::Encrypt(io),
+        other => ReplyError::Encrypt(std::io::Error::other(other.to_string())),
+    })?;
     check_reply_ciphertext(&out)?;
     Ok(out)
 }
@@ -210,6 +205,7 @@ pub fn decrypt_reply(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn id() -> String {
         crate::export::new_id().unwrap()
