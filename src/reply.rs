@@ -12,7 +12,6 @@
 //! anything is parsed ([`MAX_REPLY_BYTES`], [`MAX_REPLY_TEXT`]), and only names accepted by
 //! [`parse_reply_file_name`] may become paths.
 
-
 use zeroize::Zeroizing;
 
 use crate::export::is_valid_id;
@@ -167,8 +166,10 @@ pub fn encrypt_reply(
     }
     // Padded to its size bucket ([`crate::pad`]), so the stored reply's size says little
     // about its length.
-    let all: Vec<&dyn age::Recipient> =
-        recipients.iter().map(|r| r as &dyn age::Recipient).collect();
+    let all: Vec<&dyn age::Recipient> = recipients
+        .iter()
+        .map(|r| r as &dyn age::Recipient)
+        .collect();
     let out = crate::pad::encrypt_padded(&all, text.as_bytes()).map_err(|e| match e {
         age::EncryptError::Io(io) => ReplyError::Encrypt(io),
         other => ReplyError::Encrypt(std::io::Error::other(other.to_string())),

@@ -13,7 +13,7 @@ use crate::keys::{KeysError, LiveRecipients};
 use crate::server::config::Config;
 use crate::server::operator::socket;
 use crate::server::secrets::{InstanceSecret, SecretError, SECRET_FILE};
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{stamp, Store, StoreError};
 use crate::server::web::{self, AppState};
 
 /// What `serve` prints on stdout once its socket is bound, followed by the address
@@ -111,6 +111,16 @@ pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
         });
     }
     let secret = InstanceSecret::load_or_create(&config.data_dir, store.source_count())?;
+    restamp_now(&store);
+    let restamper = store.clone();
+    // Every file's times to its day, on the clock's multiples of RESTAMP_EVERY (see
+    // store::stamp); the thread ends with the process.
+    let _ = std::thread::Builder::new()
+        .name("restamp".into())
+        .spawn(move || loop {
+            std::thread::sleep(stamp::until_next_restamp(std::time::SystemTime::now()));
+            restamp_now(&restamper);
+        });
     let state = AppState::new(config, recipients, store.clone(), secret);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,8 +134,16 @@ pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
     // next start if its record did not make it.
     rt.shutdown_timeout(BLOCKING_GRACE);
     store.flush_all().map_err(ServeError::Flush)?;
+    restamp_now(&store);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Restamps the data folder; a failure is logged (times only: nothing is at stake but them).
+fn restamp_now(store: &Store) {
+    if let Err(e) = store.restamp_all() {
+        tracing::warn!("could not set the data folder's times to their day: {e}");
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (systemd's stop).

@@ -90,3 +90,55 @@ fn files_and_envelopes_of_near_sizes_take_the_same_room_and_age_returns_the_exac
         assert!(name.ends_with(".age") || name == "exported", "{name}");
     }
 }
+
+/// 00:00 UTC today.
+fn midnight() -> std::time::SystemTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(now - now % 86_400)
+}
+
+#[test]
+fn after_submissions_every_entry_of_the_data_folder_shows_midnight_not_the_time() {
+    let server = Server::start(Opts::default());
+    for i in 0..3 {
+        let (status, page) = post_multipart(
+            &server,
+            "/en/submit",
+            Multipart::for_form(&server, "/en/submit")
+                .text("message", format!("testimony {i}").as_bytes())
+                .file("f.bin", &random_bytes(5000)),
+        );
+        assert_eq!(status, 200, "{page}");
+    }
+    let midnight = midnight();
+    let mut checked = 0;
+    let mut stack = vec![server.data()];
+    let mut wrong = Vec::new();
+    while let Some(dir) = stack.pop() {
+        // Each folder's own times before it is read (listing it sets its access time).
+        for path in std::iter::once(dir.clone()) {
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            if m.modified().unwrap() != midnight || m.accessed().unwrap() != midnight {
+                wrong.push(path.clone());
+            }
+            checked += 1;
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let m = entry.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(entry.path());
+            } else if m.is_file() {
+                if m.modified().unwrap() != midnight || m.accessed().unwrap() != midnight {
+                    wrong.push(entry.path());
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "{checked}");
+    assert!(wrong.is_empty(), "not at midnight: {wrong:?}");
+}

@@ -58,6 +58,7 @@ use sled::Transactional;
 pub mod blobfile;
 pub mod journal;
 mod reconcile;
+pub mod stamp;
 
 use crate::day::Day;
 use crate::envelope::SourceInfo;
@@ -454,6 +455,11 @@ impl Store {
             .and_then(|()| Ok(self.journal.finalize(seq, lookup)?));
         match result {
             Ok(()) => {
+                // What the commit wrote shows its day, not its time ([`stamp`]). Times only:
+                // a failure here changes nothing about the commit.
+                if let Err(e) = self.restamp_commit(&raw) {
+                    tracing::warn!("could not set the times of a commit's files: {e}");
+                }
                 // Committed: only `exit` means anything here (a crash before the receipt).
                 let _ = failpoint::hit("commit.done");
                 Ok(entry)
@@ -466,6 +472,27 @@ impl Store {
                     Err(StoreError::Uncertain(format!("{e}; undoing it: {undo}")))
                 }
             },
+        }
+    }
+
+    /// Restamps what a commit wrote: its folder and files, the folders they are in, the
+    /// journal and the database.
+    fn restamp_commit(&self, raw: &[u8; 16]) -> io::Result<()> {
+        stamp::restamp_tree(&self.blob_dir(raw))?;
+        stamp::restamp(&self.blobs)?;
+        stamp::restamp_tree(self.journal.root())?;
+        if let Some(data) = self.blobs.parent() {
+            stamp::restamp_tree(&data.join(DB))?;
+            stamp::restamp(data)?;
+        }
+        Ok(())
+    }
+
+    /// Restamps the whole data folder ([`stamp`]); returns how many entries changed.
+    pub fn restamp_all(&self) -> io::Result<usize> {
+        match self.blobs.parent() {
+            Some(data) => stamp::restamp_tree(data),
+            None => Ok(0),
         }
     }
 
