@@ -303,7 +303,7 @@ fn a_damaged_or_missing_record_is_listed_and_the_rest_is_still_made() {
         .any(|p| matches!(p, ViewProblem::Reply { file, .. } if file == "zz.json")));
     let index = read(case.join("index.html"));
     let part = &index[at(&index, "<h2 id=\"unreadable\">Could not be read")..];
-    assert!(part.contains(&s.damaged) && part.contains("it is damaged: Eof error"));
+    assert!(part.contains(&s.damaged) && part.contains("it is damaged or incomplete (Eof error"));
     assert!(part.contains(&missing) && part.contains("it is missing"));
     assert!(
         !index.contains(&case_fixture::id(7)),

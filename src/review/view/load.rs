@@ -36,7 +36,7 @@ pub enum Unreadable {
     #[error("reading it failed ({0})")]
     Io(io::ErrorKind),
     /// Not the JSON this tool writes (category and position only, never content).
-    #[error("it is damaged: {0}")]
+    #[error("it is damaged or incomplete ({0})")]
     Damaged(String),
 }
 

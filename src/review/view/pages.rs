@@ -168,8 +168,10 @@ fn source_card(h: &mut Html, g: &Group<'_>) {
         h.raw("</code> · ");
     }
     plural(h, g.subs.len(), "submission", "submissions");
-    h.raw(" · ");
-    plural(h, g.replies.len(), "reply sent", "replies sent");
+    if g.state != State::NoWayToReply {
+        h.raw(" · ");
+        plural(h, g.replies.len(), "reply sent", "replies sent");
+    }
     h.raw("</p>\n<table class=\"history\">\n<caption>Newest first</caption>\n<thead><tr><th scope=\"col\">Day</th><th scope=\"col\">What</th><th scope=\"col\">Files</th><th scope=\"col\">Notes</th></tr></thead>\n<tbody>\n");
     for entry in g.timeline() {
         match entry {
@@ -499,7 +501,7 @@ fn attachment(h: &mut Html, s: &DecryptedSubmission, a: &Attachment) {
             if !a.content_type.eq_ignore_ascii_case(kind_mime(k)) {
                 h.raw("<br><span class=\"note\">Its content is a ");
                 h.raw(kind_name(k));
-                h.raw(", whatever its name and type say.</span>");
+                h.raw(", although the browser described it otherwise.</span>");
             }
         }
         None => h.raw("Not recognised by this tool"),
