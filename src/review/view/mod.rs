@@ -9,7 +9,7 @@
 //!
 //! Invariant: the pages run no script and load nothing but `style.css` (a CSP meta
 //! `default-src 'none'; style-src 'self'`, and no `<script>`), every byte read from a
-//! submission or a reply is escaped by [`html`] (`& < > " '`, with control and bidirectional
+//! submission or a reply is escaped by `html` (`& < > " '`, with control and bidirectional
 //! characters shown as visible `[U+…]` marks and every piece of source text isolated with
 //! `<bdi>` or `dir="auto"`), and no element makes the browser load, render or open an
 //! attachment: the pages name the paths of the files as text, and link only to each other.
@@ -17,10 +17,10 @@
 //! ([`write_durable`]) and only when its bytes differ, so regenerating after every decrypt and
 //! every reply stays fast for hundreds of submissions.
 //!
-//! - [`load`]: reading `ID/submission.json` and `ID/replies/*.json` (capped, no symbolic link).
-//! - [`case`]: grouping by source, newest first, and what has not been answered yet.
-//! - [`html`]: escaping, and the page frame with the CSP.
-//! - [`pages`]: the two kinds of page.
+//! - `load`: reading `ID/submission.json` and `ID/replies/*.json` (capped, no symbolic link).
+//! - `case`: grouping by source, newest first, and what has not been answered yet.
+//! - `html`: escaping, and the page frame with the CSP.
+//! - `pages`: the two kinds of page.
 
 mod case;
 mod html;
