@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 
 use util::{canary, random_bytes, require_tool, Opts, Server};
 
+mod reading_view; // the reviewer's reading view, opened from disk with JavaScript on
+
 /// The key under which WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -84,6 +86,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// How the browser of a session is set up.
+#[derive(Clone, Copy)]
+struct Browser {
+    /// JavaScript on (the reading-view test proves nothing runs even so).
+    javascript: bool,
+    /// A 412 px phone screen; otherwise a 1280 px wide window.
+    phone: bool,
+}
+
 /// A `chromedriver` child process and (once created) one browser session. Dropping it (also
 /// while unwinding from a failed assertion) ends the session, which closes Chromium, then kills
 /// the whole process group that chromedriver leads, so no browser is left behind.
@@ -96,7 +107,18 @@ struct Driver {
 }
 
 impl Driver {
+    /// A phone's browser with JavaScript off, as a source at Tor Browser's "Safest" has it.
     fn start(log: &Path) -> Driver {
+        Driver::launch(
+            log,
+            Browser {
+                javascript: false,
+                phone: true,
+            },
+        )
+    }
+
+    fn launch(log: &Path, browser: Browser) -> Driver {
         let port = free_port();
         let log_file = std::fs::File::create(log).unwrap();
         let child = {
@@ -132,50 +154,60 @@ impl Driver {
                 .unwrap_or(false)
         });
         assert!(ready, "chromedriver did not become ready on port {port}");
-        d.new_session();
+        d.new_session(browser);
         d
     }
 
-    fn new_session(&mut self) {
+    fn new_session(&mut self, browser: Browser) {
         let profile = self._profile.path().display().to_string();
+        let window = if browser.phone {
+            "--window-size=412,915"
+        } else {
+            "--window-size=1280,900"
+        };
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                window,
+                format!("--user-data-dir={profile}"),
+            ],
+        });
+        if browser.phone {
+            // A phone's viewport (and its handling of `<meta name=viewport>`).
+            // `--window-size` alone cannot give it: a headless window is at least
+            // 500 px wide. Without touch emulation: with it, chromedriver 156's
+            // element click never returns.
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {
+                    "width": 412,
+                    "height": 915,
+                    "pixelRatio": 1.0,
+                    "mobile": true,
+                    "touch": false
+                }
+            });
+        }
+        if !browser.javascript {
+            // JavaScript off for every site, as Tor Browser at "Safest" does.
+            // (Checked below with a page whose script would change its title.)
+            options["prefs"] = json!({
+                "profile.managed_default_content_settings.javascript": 2
+            });
+        }
         let caps = json!({
             "capabilities": {
                 "alwaysMatch": {
                     "browserName": "chrome",
-                    "goog:chromeOptions": {
-                        "binary": "/usr/bin/chromium",
-                        "args": [
-                            "--headless=new",
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-dev-shm-usage",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--disable-sync",
-                            "--no-first-run",
-                            "--disable-quic",
-                            "--window-size=412,915",
-                            format!("--user-data-dir={profile}"),
-                        ],
-                        // A phone's viewport (and its handling of `<meta name=viewport>`).
-                        // `--window-size` alone cannot give it: a headless window is at least
-                        // 500 px wide. Without touch emulation: with it, chromedriver 156's
-                        // element click never returns.
-                        "mobileEmulation": {
-                            "deviceMetrics": {
-                                "width": 412,
-                                "height": 915,
-                                "pixelRatio": 1.0,
-                                "mobile": true,
-                                "touch": false
-                            }
-                        },
-                        // JavaScript off for every site, as Tor Browser at "Safest" does.
-                        // (Checked below with a page whose script would change its title.)
-                        "prefs": {
-                            "profile.managed_default_content_settings.javascript": 2
-                        }
-                    }
+                    "goog:chromeOptions": options
                 }
             }
         });

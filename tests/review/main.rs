@@ -20,3 +20,4 @@ mod keygen; // witness-review keygen
 mod reply; // witness-review reply
 mod util; // TestCommand, output and folder helpers, the reference age check
 mod verify; // witness-review verify
+mod view; // the reading view over a case folder (review::view)
