@@ -26,6 +26,7 @@ use witness_drop::review::reply::{
 };
 use witness_drop::review::trust::{set_trusted, trusted};
 use witness_drop::review::verify::{open_export, VerifyReport};
+use witness_drop::review::view::write_views;
 use witness_drop::review::PASSPHRASE_ENV;
 use witness_drop::util::report::one_line;
 
@@ -343,6 +344,7 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path, trust: Option<&Pa
             }
         }
     }
+    refresh_view(out);
     println!(
         "decrypted {} submission(s), {} file(s) written into {}; {} skipped (already \
          decrypted), {} failed",
@@ -359,6 +361,23 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path, trust: Option<&Pa
         );
     }
     Ok(())
+}
+
+/// Regenerates the case folder's reading view; what it could not do is said, not fatal (the
+/// evidence is in place either way).
+fn refresh_view(case_dir: &Path) {
+    match write_views(case_dir) {
+        Ok(report) => {
+            for p in &report.problems {
+                eprintln!("reading view: {p}");
+            }
+            eprintln!(
+                "reading view: {} (open it in a browser)",
+                case_dir.join("index.html").display()
+            );
+        }
+        Err(e) => eprintln!("reading view not updated: {}", one_line(&e)),
+    }
 }
 
 fn cmd_custody(case_dir: &Path) -> Result<()> {
@@ -445,6 +464,7 @@ fn cmd_reply(identity_path: &Path, submission: &Path, message: &Path, out: &Path
         text_sha256: kept.text_sha256.clone(),
         kept: hash_file(&case_dir, &kept_path).context("cannot hash the kept reply")?,
     })?;
+    refresh_view(&case_dir);
     println!("{}", written.file_name);
     println!(
         "next: carry {} to the server and run `witness-drop import-replies {}`",

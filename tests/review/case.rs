@@ -66,6 +66,15 @@ fn one_case_folder_takes_exports_in_turn_and_refuses_a_forged_history() {
     assert_eq!(decrypted_entries(&case).len(), 4);
     let ledger = fs::read_to_string(case.join("ledger.jsonl")).unwrap();
     assert_eq!(ledger.lines().count(), 4, "every verified entry remembered");
+    // The reading view is regenerated after each decrypt and lists all four.
+    let index = fs::read_to_string(case.join("index.html")).unwrap();
+    for id in &built.ids[..4] {
+        assert!(
+            index.contains(&format!("{id}/index.html")),
+            "{id} not in the view"
+        );
+        assert!(case.join(id).join("index.html").is_file());
+    }
 
     // The server (or someone on the way) replaces submission 1's envelope with one sealed to
     // the reviewers' public keys and recomputes the chain: the export alone verifies...

@@ -208,11 +208,23 @@ fn reply_is_readable_by_the_source_and_every_reviewer_and_passes_the_server_chec
         let mode = fs::metadata(&s.out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
     }
-    // Nothing but the reply file in DIR; the reply kept in the case folder and logged.
+    // Nothing but the reply file in DIR; the reply kept in the case folder, logged, and in
+    // the regenerated reading view.
     assert_eq!(listing(&s.out).len(), 1);
     assert_eq!(
         listing(&s.submission),
-        ["files", "message.txt", "replies", "submission.json"]
+        [
+            "files",
+            "index.html",
+            "message.txt",
+            "replies",
+            "submission.json"
+        ]
+    );
+    let page = fs::read_to_string(s.submission.join("index.html")).unwrap();
+    assert!(
+        page.contains("Thank you"),
+        "the reply is in the submission's page"
     );
     let kept = listing(&s.submission.join("replies"));
     assert_eq!(kept.len(), 1);
