@@ -78,6 +78,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Internal: the isolated cleaner behind working copies (reads the attachment on stdin,
+    /// writes its answer and the working copy on stdout; see review::clean::worker).
+    #[command(hide = true)]
+    CleanWorker {
+        /// The kind of file on stdin (jpeg, png, pdf, docx, xlsx, pptx).
+        #[arg(long)]
+        kind: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +104,12 @@ fn main() -> ExitCode {
             message,
             out,
         } => cmd_reply(&identity, &submission, &message, &out),
+        Command::CleanWorker { kind } => {
+            return match witness_drop::review::clean::run_worker(&kind) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
