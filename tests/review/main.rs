@@ -13,6 +13,7 @@
 //! helper in `util.rs` or `fixtures.rs` only once a second module needs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod clean; // working copies: the cleaners through the clean-worker process, with exiftool
 mod decrypt; // witness-review decrypt
 mod fixtures; // reviewer keys and synthetic exports to start from
 mod keygen; // witness-review keygen

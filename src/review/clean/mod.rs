@@ -417,6 +417,30 @@ mod tests {
         assert!(shorten(&"z".repeat(1000)).chars().count() <= MAX_DETAIL_CHARS + 1);
     }
 
+    /// The fixtures of the unit tests, as seeds for the fuzz targets (fuzz/seeds/TARGET/).
+    #[test]
+    #[ignore = "run by hand: WITNESS_FUZZ_SEEDS=fuzz/seeds cargo test --lib write_fuzz_seeds -- --ignored"]
+    fn write_fuzz_seeds() {
+        let dir = std::path::PathBuf::from(std::env::var("WITNESS_FUZZ_SEEDS").unwrap());
+        let seeds: [(&str, Kind, Vec<u8>); 4] = [
+            ("clean_jpeg", Kind::Jpeg, jpeg::tests::jpeg_with_metadata()),
+            ("clean_png", Kind::Png, png::tests::png_with_metadata()),
+            ("clean_pdf", Kind::Pdf, pdf::tests::pdf_with_two_revisions()),
+            (
+                "clean_ooxml",
+                Kind::Docx,
+                ooxml::tests::docx_with_metadata(),
+            ),
+        ];
+        for (target, kind, bytes) in seeds {
+            let d = dir.join(target);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("fixture"), &bytes).unwrap();
+            let (copy, _) = clean_bytes(kind, &bytes).unwrap();
+            std::fs::write(d.join("fixture-cleaned"), &copy).unwrap();
+        }
+    }
+
     #[test]
     fn inputs_over_the_cap_are_refused_before_parsing() {
         let big = vec![0u8; (MAX_CLEAN_BYTES + 1) as usize];
