@@ -137,7 +137,7 @@ pub fn clean(input: &[u8]) -> Result<(Vec<u8>, Cleaned), CleanError> {
                 body.extend_from_slice(&[0xFF, APP14, 0, 14]);
                 body.extend_from_slice(&data[..12]);
             }
-            0xE0..=0xEF => other_app(marker, data, &mut report),
+            _ if (APP0..=0xEF).contains(&marker) => other_app(marker, data, &mut report),
             COM => {
                 let text = String::from_utf8_lossy(data).into_owned();
                 if !text
