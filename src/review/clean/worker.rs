@@ -4,7 +4,7 @@
 //! Invariant: the parent opens the input itself ([`open_regular_file`]: no symbolic link) and
 //! hands the child only that open file, as its standard input; the child gets no path, no
 //! environment, and limits on its memory, core dumps and file writes before it parses a byte.
-//! It answers on its standard output with one line of JSON (a [`WorkerReply`]) followed by
+//! It answers on its standard output with one line of JSON (a `WorkerReply`) followed by
 //! the working copy's bytes. The parent kills it at the deadline ([`CleanError::TimedOut`]),
 //! takes any other end than a well-formed reply as [`CleanError::Malformed`], and only then
 //! creates the output ([`create_new_private_file`]: never over anything, mode 0600). On any
