@@ -105,6 +105,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Internal: the isolated cleaner behind working copies (reads the attachment on stdin,
+    /// writes its answer and the working copy on stdout; see review::clean::worker).
+    #[command(hide = true)]
+    CleanWorker {
+        /// The kind of file on stdin (jpeg, png, pdf, docx, xlsx, pptx).
+        #[arg(long)]
+        kind: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -125,6 +133,12 @@ fn main() -> ExitCode {
             message,
             out,
         } => cmd_reply(&identity, &submission, &message, &out),
+        Command::CleanWorker { kind } => {
+            return match witness_drop::review::clean::run_worker(&kind) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -318,7 +332,19 @@ fn cmd_decrypt(identity_path: &Path, input: &Path, out: &Path, trust: Option<&Pa
     }
 
     let bar = progress_bar(verified.ciphertext_bytes(), "decrypting");
-    let result = decrypt_export(&verified, &identity, out, &mut log, &|n| bar.inc(n));
+    // Working copies are made by this very binary, in a separate process for each file.
+    let cleaner = std::env::current_exe().ok();
+    if cleaner.is_none() {
+        eprintln!("note: cannot find this program's own path, so no working copies are made");
+    }
+    let result = decrypt_export(
+        &verified,
+        &identity,
+        out,
+        cleaner.as_deref(),
+        &mut log,
+        &|n| bar.inc(n),
+    );
     bar.finish_and_clear();
     let result = result.context("cannot decrypt")?;
 

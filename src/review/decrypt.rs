@@ -276,6 +276,9 @@ pub struct AttachmentReview {
     pub working: Option<WrittenFile>,
     /// What the working copy no longer has.
     pub removed: Vec<String>,
+    /// What the working copy still holds that can identify someone (not removed).
+    #[serde(default)]
+    pub kept: Vec<String>,
     /// Why no working copy was made, for a kind the tool cleans.
     pub not_cleaned: Option<String>,
 }
@@ -364,14 +367,92 @@ fn copy_hashing(mut from: impl Read, to: &File) -> Result<crate::envelope::Diges
     })
 }
 
-/// What each attachment's metadata reveals, its working copy, and the custody events for them.
+/// How long one working copy may take before its worker is stopped.
+const CLEAN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// What each attachment's metadata reveals, its working copy (made by the isolated worker of
+/// `cleaner`, the witness-review binary; none without it), and the custody events for them.
+/// Nothing here stops the decrypt: a file that cannot be cleaned is reported.
 fn review_attachments(
-    _work: &Path,
-    _id: &str,
-    _envelope: &Envelope,
-    _files: &[WrittenFile],
+    work: &Path,
+    id: &str,
+    envelope: &Envelope,
+    files: &[WrittenFile],
+    cleaner: Option<&Path>,
 ) -> (Vec<AttachmentReview>, Vec<Event>) {
-    (Vec::new(), Vec::new())
+    use super::clean::{working_copy, Kind, DETECT_HEAD_BYTES};
+    let mut reviews = Vec::new();
+    let mut events = Vec::new();
+    for file in files {
+        let name = envelope
+            .attachments
+            .iter()
+            .find(|a| a.n == file.n)
+            .map_or("", |a| a.name.as_str());
+        let input = work.join(&file.path);
+        let mut head = Vec::new();
+        if let Ok((f, _)) = open_regular_file(&input) {
+            let _ = f.take(DETECT_HEAD_BYTES as u64).read_to_end(&mut head);
+        }
+        let kind = Kind::detect(&head, name);
+        let mut review = AttachmentReview {
+            n: file.n,
+            kind,
+            found: Vec::new(),
+            working: None,
+            removed: Vec::new(),
+            kept: Vec::new(),
+            not_cleaned: None,
+        };
+        if let (Some(kind), Some(exe)) = (kind, cleaner) {
+            let file_name = file
+                .path
+                .strip_prefix(&format!("{FILES_DIR}/"))
+                .unwrap_or(&file.path);
+            let relative = format!("{}/{file_name}", super::case::WORKING_DIR);
+            let working_dir = work.join(super::case::WORKING_DIR);
+            let made = crate::util::files::ensure_private_dir(&working_dir)
+                .map_err(super::clean::CleanError::from)
+                .and_then(|()| {
+                    working_copy(exe, kind, &input, &work.join(&relative), CLEAN_DEADLINE)
+                });
+            match made {
+                Ok(cleaned) => match super::custody::hash_file(work, &relative) {
+                    Ok(hash) => {
+                        let size = std::fs::metadata(work.join(&relative)).map_or(0, |m| m.len());
+                        events.push(Event::WorkingCopyMade {
+                            id: id.to_owned(),
+                            input: FileHash {
+                                path: format!("{id}/{}", file.path),
+                                sha256: file.sha256.clone(),
+                            },
+                            output: FileHash {
+                                path: format!("{id}/{relative}"),
+                                sha256: hash.sha256.clone(),
+                            },
+                            removed: cleaned.removed.clone(),
+                        });
+                        review.working = Some(WrittenFile {
+                            n: file.n,
+                            path: relative,
+                            size,
+                            sha256: hash.sha256,
+                        });
+                        review.found = cleaned.found;
+                        review.removed = cleaned.removed;
+                        review.kept = cleaned.kept;
+                    }
+                    Err(e) => {
+                        review.not_cleaned =
+                            Some(format!("the working copy cannot be read back: {e}"))
+                    }
+                },
+                Err(e) => review.not_cleaned = Some(e.to_string()),
+            }
+        }
+        reviews.push(review);
+    }
+    (reviews, events)
 }
 
 /// One attachment written to `files/`.
@@ -389,13 +470,16 @@ pub struct WrittenFile {
 
 /// Decrypts every submission of `export` into the case folder `out_dir`, which the caller
 /// has created, locked, and checked the export against. A submission whose folder exists is
-/// skipped. Each submission decrypted is logged in `log` once its folder is in place. Fails
+/// skipped. Working copies are made by the isolated worker of `cleaner` (the witness-review
+/// binary; none without it). Each submission decrypted is logged in `log` once its folder is
+/// in place. Fails
 /// as a whole only if `out_dir` is unusable or the log cannot be written; per-submission
 /// failures are in the report. `progress` gets ciphertext bytes as they are read.
 pub fn decrypt_export(
     export: &VerifiedExport,
     identity: &ReviewerIdentity,
     out_dir: &Path,
+    cleaner: Option<&Path>,
     log: &mut CustodyLog,
     progress: &dyn Fn(u64),
 ) -> Result<DecryptReport, DecryptError> {
@@ -419,6 +503,7 @@ pub fn decrypt_export(
             progress(n);
         };
         let job = Job {
+            cleaner,
             export,
             sub,
             identity,
@@ -464,6 +549,7 @@ pub fn remove_partials(out_dir: &Path, log: &mut CustodyLog) -> Result<Vec<Strin
 }
 
 struct Job<'a> {
+    cleaner: Option<&'a Path>,
     export: &'a VerifiedExport,
     sub: &'a ExportedSubmission,
     identity: &'a ReviewerIdentity,
@@ -554,7 +640,8 @@ impl Job<'_> {
                 }
             }
         }
-        let (attachments, working_events) = review_attachments(&work, id, &envelope, &files);
+        let (attachments, working_events) =
+            review_attachments(&work, id, &envelope, &files, self.cleaner);
 
         let verification = Verification {
             ciphertext_sha256_ok: ciphertext_ok,

@@ -245,3 +245,84 @@ fn custody_detects_an_edited_line_and_an_edited_message() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_photo_with_its_location_gets_a_working_copy_a_warning_and_a_custody_record() {
+    let test = "a_photo_with_its_location_gets_a_working_copy_a_warning_and_a_custody_record";
+    for tool in ["convert", "exiftool"] {
+        let found = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            if std::env::var("WITNESS_DROP_REQUIRE_TOOLS").as_deref() == Ok("1") {
+                panic!("{test}: {tool} not installed and WITNESS_DROP_REQUIRE_TOOLS=1");
+            }
+            println!("SKIPPED: {test}: {tool} not installed");
+            return;
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("photo.jpg");
+    let ok = |c: &mut std::process::Command| assert!(c.status().unwrap().success());
+    ok(std::process::Command::new("convert")
+        .args(["-size", "64x48", "gradient:red-blue"])
+        .arg(&photo));
+    ok(std::process::Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            "-GPSLatitude=40.4093",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=49.8671",
+            "-GPSLongitudeRef=E",
+            "-Model=CanaryPhone 7",
+        ])
+        .arg(&photo));
+    let bytes = fs::read(&photo).unwrap();
+    let key = tmp.path().join("key.txt");
+    let r = keygen_plain(&key);
+    let built = build_export(
+        &tmp.path().join("export"),
+        &[r],
+        &[Sub::new(
+            "see the photo",
+            vec![("photo.jpg", bytes.clone())],
+        )],
+    );
+    let case = tmp.path().join("case");
+    decrypt(&key, &built.dir, &case).ok();
+    let sub = case.join(&built.ids[0]);
+    assert_eq!(
+        fs::read(sub.join("files/1-photo.jpg")).unwrap(),
+        bytes,
+        "evidence untouched"
+    );
+    let copy = fs::read(sub.join("working/1-photo.jpg")).unwrap();
+    assert!(
+        !copy.windows(10).any(|w| w == b"CanaryPhon"),
+        "device gone from the copy"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(sub.join("submission.json")).unwrap()).unwrap();
+    let review = &json["verified"]["attachments"][0];
+    assert_eq!(review["kind"], "jpeg");
+    assert_eq!(review["working"]["path"], "working/1-photo.jpg");
+    assert!(
+        review["found"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["about"] == "location"),
+        "{review}"
+    );
+    let page = fs::read_to_string(sub.join("index.html")).unwrap();
+    assert!(
+        page.contains("records where it was taken"),
+        "the warning is on the page"
+    );
+    let log = fs::read_to_string(case.join("custody.log")).unwrap();
+    assert!(log.contains("\"event\":\"working_copy_made\""), "{log}");
+    custody(&case).ok();
+}

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod case; // the case folder over several exports: ledger memory, whole folders, custody
+mod clean; // working copies: the cleaners through the clean-worker process, with exiftool
 mod decrypt; // witness-review decrypt
 mod fixtures; // reviewer keys and synthetic exports to start from
 mod keygen; // witness-review keygen

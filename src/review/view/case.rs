@@ -305,10 +305,20 @@ pub(super) enum Reveal {
     Other,
 }
 
-/// Sorts a finding by the words of its plain-English `what` (the cleaner's wording, e.g.
+/// Sorts a finding by what it is `about`, or else by the words of its plain-English `what`
+/// (the cleaner's wording, e.g.
 /// "where the photo was taken (GPS)", "the camera or phone: make and model", "the author's
 /// name").
 pub(super) fn classify(f: &Finding) -> Reveal {
+    use crate::review::clean::About;
+    // The cleaner says what a finding is about; the words are read only when it does not.
+    match f.about {
+        About::Location => return Reveal::Location,
+        About::Device | About::Identifier | About::Software => return Reveal::Device,
+        About::Person => return Reveal::Person,
+        About::Time => return Reveal::Time,
+        About::Hidden | About::Other => {}
+    }
     let w = f.what.to_lowercase();
     let any = |words: &[&str]| words.iter().any(|x| w.contains(x));
     if any(&[

@@ -568,6 +568,15 @@ fn attachment(h: &mut Html, s: &DecryptedSubmission, a: &Attachment) {
         }
         h.raw("</ul>\n");
     }
+    if let Some(r) = review.filter(|r| !r.kept.is_empty()) {
+        h.raw("<h4>What the working copy still holds (not removed: check it before sharing)</h4>\n<ul class=\"kept\">\n");
+        for item in &r.kept {
+            h.raw("<li>");
+            h.text(item);
+            h.raw("</li>\n");
+        }
+        h.raw("</ul>\n");
+    }
     h.raw("</article>\n");
 }
 

@@ -114,6 +114,7 @@ pub fn attach(
             .map(|(what, detail)| Finding {
                 what: (*what).to_owned(),
                 detail: detail.map(str::to_owned),
+                about: witness_drop::review::clean::About::Other,
             })
             .collect(),
         working: cleaned.then(|| WrittenFile {
@@ -123,6 +124,7 @@ pub fn attach(
             sha256: format!("{:064x}", n + 1000),
         }),
         removed: removed.iter().map(|r| (*r).to_owned()).collect(),
+        kept: Vec::new(),
         not_cleaned: None,
     });
 }

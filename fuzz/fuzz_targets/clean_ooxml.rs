@@ -1,0 +1,11 @@
+//! Fuzzes the Office Open XML cleaner (and its detection): any input must give a working copy
+//! or an error, never a panic, a hang or unbounded memory.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use witness_drop::review::clean::{clean_bytes, Kind};
+
+fuzz_target!(|data: &[u8]| {
+    let _ = Kind::detect(data, "a.docx");
+    let _ = clean_bytes(Kind::Docx, data);
+});
