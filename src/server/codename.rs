@@ -1,9 +1,22 @@
-//! Codenames of returning sources, and what the server derives from them.
+//! Codenames of returning sources, designations, and what the server derives from a codename.
 //!
 //! Invariants:
-//! - A codename is 7 words drawn uniformly, with the OS generator, from the EFF large list
-//!   (7,776 words: 7 × log2(7776) ≈ 90.5 bits). It is shown once, on the receipt page, and never
-//!   stored, logged or put in a cookie.
+//! - **What can be drawn.** A codename is [`WORDS`] words drawn uniformly, with the OS
+//!   generator, from [`codename_words`]: the EFF large list (7,776 words) less the 776 words of
+//!   `codename/excluded.txt` (detention, policing, courts, war and weapons, violence, injury,
+//!   death, medicine, illness, drugs, sexual content, humiliation, religion, ethnicity,
+//!   nationality, politics, fear, fire), leaving [`CODENAME_WORDS`] = 7,000 words:
+//!   7 × log2(7000) ≈ 89.41 bits. A designation is one word of [`designation_adjectives`] and
+//!   one of [`designation_nouns`] (hand-made lists, [`DESIGNATION_ADJECTIVES`] ×
+//!   [`DESIGNATION_NOUNS`] = 106,265 pairs, ≈ 16.7 bits), none of them excluded. [`generate`]
+//!   and [`designation`] index these three lists and nothing else, and an excluded word is in
+//!   none of them, so an excluded word can never be drawn.
+//! - **The filter changes what is drawn, never what login accepts.** [`normalise`] and
+//!   [`derive`] consult no word list: a codename issued before the filter (from the full EFF
+//!   list, excluded words included) normalises and derives exactly as it did, and still logs
+//!   in.
+//! - A codename is shown once, on the receipt page, and never stored, logged or put in a
+//!   cookie.
 //! - What the server keeps is derived with Argon2id ([`ARGON2_M_KIB`] KiB, [`ARGON2_T`] passes,
 //!   [`ARGON2_P`] lanes) from the normalised codename, salted with the instance secret: a lookup
 //!   id (to find the source) and, independently, an age X25519 identity for replies. Only the
@@ -11,6 +24,10 @@
 //!   session's memory and is zeroised when the session ends.
 //! - Typing it back is forgiving: case and white space (spaces, line breaks, none at all) do not
 //!   matter. Over-long input is refused before any derivation.
+//! - Designations are not unique: two sources may share one (about a 6.5 % chance somewhere
+//!   among 120 sources). The source's reference is what identifies it.
+
+use std::sync::OnceLock;
 
 use age::secrecy::{ExposeSecret, SecretString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -21,6 +38,15 @@ use crate::server::secrets::InstanceSecret;
 
 /// Words in a codename.
 pub const WORDS: usize = 7;
+/// Words a codename is drawn from: the EFF large list less `codename/excluded.txt`.
+pub const CODENAME_WORDS: usize = 7000;
+// At least 7,000 words (89.4 bits for 7), checked at compile time; the tests check the list
+// really has CODENAME_WORDS words.
+const _: () = assert!(CODENAME_WORDS >= 7000);
+/// Adjectives a designation's first word is drawn from.
+pub const DESIGNATION_ADJECTIVES: usize = 265;
+/// Nouns a designation's second word is drawn from.
+pub const DESIGNATION_NOUNS: usize = 401;
 /// Longest input accepted at login, in characters (7 of the longest words with generous
 /// spacing fit many times over).
 pub const MAX_INPUT_CHARS: usize = 256;
@@ -30,6 +56,13 @@ pub const ARGON2_M_KIB: u32 = 64 * 1024;
 pub const ARGON2_T: u32 = 3;
 /// Argon2id lanes.
 pub const ARGON2_P: u32 = 4;
+
+/// The EFF words never drawn, one a line (then its category), sorted, `#` comments.
+const EXCLUDED_TXT: &str = include_str!("codename/excluded.txt");
+/// Designation adjectives, one a line, sorted, `#` comments.
+const ADJECTIVES_TXT: &str = include_str!("codename/designation_adjectives.txt");
+/// Designation nouns, one a line, sorted, `#` comments.
+const NOUNS_TXT: &str = include_str!("codename/designation_nouns.txt");
 
 /// Why a codename could not be made or used. Never carries the codename.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,12 +81,70 @@ pub enum CodenameError {
     Derive,
 }
 
-fn words() -> &'static [(u32, &'static str)] {
-    eff_wordlist::large::LIST
+/// The first word of each non-comment, non-blank line.
+fn data_words(text: &'static str) -> Vec<&'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
+/// The full EFF large list, as the crate has it (what codenames were drawn from before the
+/// filter).
+fn eff_words() -> impl Iterator<Item = &'static str> {
+    eff_wordlist::large::LIST.iter().map(|(_, w)| *w)
+}
+
+/// The excluded words, sorted and without repeats.
+pub fn excluded_words() -> &'static [&'static str] {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut v = data_words(EXCLUDED_TXT);
+        v.sort_unstable();
+        v.dedup();
+        v
+    })
+}
+
+/// Whether `word` is one that is never drawn.
+pub fn is_excluded(word: &str) -> bool {
+    excluded_words().binary_search(&word).is_ok()
+}
+
+/// The words codenames are drawn from: the EFF large list, in its order, less the excluded
+/// words. Built once.
+pub fn codename_words() -> &'static [&'static str] {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| eff_words().filter(|w| !is_excluded(w)).collect())
+}
+
+/// A designation list, less any excluded word (a second guard: the lists are made without
+/// them, and a test checks it).
+fn designation_list(text: &'static str) -> Vec<&'static str> {
+    data_words(text)
+        .into_iter()
+        .filter(|w| !is_excluded(w))
+        .collect()
+}
+
+/// The adjectives a designation starts with.
+pub fn designation_adjectives() -> &'static [&'static str] {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| designation_list(ADJECTIVES_TXT))
+}
+
+/// The nouns a designation ends with.
+pub fn designation_nouns() -> &'static [&'static str] {
+    static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
+    LIST.get_or_init(|| designation_list(NOUNS_TXT))
 }
 
 /// A uniformly random index below `n` from the OS generator (rejection sampling).
 fn uniform(n: u32) -> Result<usize, CodenameError> {
+    if n == 0 {
+        return Err(CodenameError::Random);
+    }
     let limit = u32::MAX - u32::MAX % n;
     loop {
         let mut b = [0u8; 4];
@@ -65,25 +156,51 @@ fn uniform(n: u32) -> Result<usize, CodenameError> {
     }
 }
 
-/// A new codename: 7 random words separated by spaces.
-pub fn generate() -> Result<SecretString, CodenameError> {
-    let list = words();
+/// One word of `list`, at the index `index(list.len())` gives. Only `list` is indexed; an
+/// index out of range is an error, never another list's word.
+fn pick(
+    list: &'static [&'static str],
+    index: &mut impl FnMut(u32) -> Result<usize, CodenameError>,
+) -> Result<&'static str, CodenameError> {
+    let n = u32::try_from(list.len()).map_err(|_| CodenameError::Random)?;
+    list.get(index(n)?).copied().ok_or(CodenameError::Random)
+}
+
+/// A codename from [`codename_words`], with indices from `index` (the OS generator in
+/// [`generate`], fixed ones in tests).
+fn generate_with(
+    mut index: impl FnMut(u32) -> Result<usize, CodenameError>,
+) -> Result<SecretString, CodenameError> {
+    let list = codename_words();
     let mut out = Zeroizing::new(String::new());
     for i in 0..WORDS {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(list[uniform(list.len() as u32)?].1);
+        out.push_str(pick(list, &mut index)?);
     }
     Ok(SecretString::from(out.to_string()))
 }
 
-/// A new designation: two random words, for reviewers to refer to a source.
-pub fn designation() -> Result<String, CodenameError> {
-    let list = words();
-    let a = list[uniform(list.len() as u32)?].1;
-    let b = list[uniform(list.len() as u32)?].1;
+/// A new codename: 7 random words of [`codename_words`] separated by spaces.
+pub fn generate() -> Result<SecretString, CodenameError> {
+    generate_with(uniform)
+}
+
+/// A designation from [`designation_adjectives`] and [`designation_nouns`], with indices from
+/// `index`.
+fn designation_with(
+    mut index: impl FnMut(u32) -> Result<usize, CodenameError>,
+) -> Result<String, CodenameError> {
+    let a = pick(designation_adjectives(), &mut index)?;
+    let b = pick(designation_nouns(), &mut index)?;
     Ok(format!("{a} {b}"))
+}
+
+/// A new designation, for reviewers to refer to a source: a random adjective and a random
+/// noun ("amber heron"). Not unique: the source's reference is.
+pub fn designation() -> Result<String, CodenameError> {
+    designation_with(uniform)
 }
 
 /// The canonical form of typed input: lower case, all white space removed.
@@ -163,7 +280,39 @@ pub fn identity_line(identity: &age::x25519::Identity) -> SecretString {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
+
+    /// Categories `codename/excluded.txt` may name.
+    const CATEGORIES: &[&str] = &[
+        "body",
+        "courts",
+        "death",
+        "detention",
+        "drugs",
+        "ethnicity",
+        "explosion",
+        "fear",
+        "fire",
+        "harm",
+        "humiliation",
+        "illness",
+        "injury",
+        "insult",
+        "medicine",
+        "military",
+        "nationality",
+        "policing",
+        "politics",
+        "religion",
+        "sexual",
+        "violence",
+    ];
+
+    fn eff() -> HashSet<&'static str> {
+        eff_words().collect()
+    }
 
     #[test]
     fn codenames_have_seven_list_words_and_differ() {
@@ -173,10 +322,299 @@ mod tests {
         let ws: Vec<&str> = a.expose_secret().split(' ').collect();
         assert_eq!(ws.len(), WORDS);
         for w in ws {
-            assert!(words().iter().any(|(_, x)| *x == w), "{w}");
+            assert!(codename_words().contains(&w), "{w}");
         }
-        assert_eq!(words().len(), 7776);
     }
+
+    // (a) Every excluded word is absent from every list anything is drawn from.
+    #[test]
+    fn excluded_words_are_in_no_drawn_list() {
+        assert!(!excluded_words().is_empty());
+        let lists = [
+            ("codename", codename_words()),
+            ("adjectives", designation_adjectives()),
+            ("nouns", designation_nouns()),
+        ];
+        for w in excluded_words() {
+            for (name, list) in lists {
+                assert!(!list.contains(w), "excluded {w:?} is in the {name} list");
+            }
+        }
+        // The designation files themselves hold no excluded word (not only after filtering).
+        for text in [ADJECTIVES_TXT, NOUNS_TXT] {
+            for w in data_words(text) {
+                assert!(!is_excluded(w), "designation file holds excluded {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn excluded_file_is_sorted_known_words_with_a_category() {
+        let eff = eff();
+        let mut previous = "";
+        let mut lines = 0;
+        for line in EXCLUDED_TXT.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert_eq!(fields.len(), 2, "line {line:?}: word, one space, category");
+            let (word, category) = (fields[0], fields[1]);
+            assert!(eff.contains(word), "{word:?} is not an EFF word");
+            assert!(
+                CATEGORIES.contains(&category),
+                "{word:?}: category {category:?}"
+            );
+            assert!(
+                word > previous,
+                "{word:?} after {previous:?}: not sorted or repeated"
+            );
+            previous = word;
+            lines += 1;
+        }
+        assert_eq!(lines, excluded_words().len());
+        // The header says how the list was made.
+        assert!(EXCLUDED_TXT.starts_with("# "));
+        assert!(EXCLUDED_TXT.contains("all 7,776 words were read"));
+    }
+
+    #[test]
+    fn designation_files_are_sorted_distinct_plain_words() {
+        for (text, len) in [
+            (ADJECTIVES_TXT, DESIGNATION_ADJECTIVES),
+            (NOUNS_TXT, DESIGNATION_NOUNS),
+        ] {
+            let words = data_words(text);
+            assert_eq!(words.len(), len);
+            for pair in words.windows(2) {
+                assert!(pair[0] < pair[1], "{pair:?}: not sorted or repeated");
+            }
+            for w in &words {
+                assert!(
+                    !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()),
+                    "{w:?}"
+                );
+            }
+        }
+        assert_eq!(designation_adjectives().len(), DESIGNATION_ADJECTIVES);
+        assert_eq!(designation_nouns().len(), DESIGNATION_NOUNS);
+        // No word is both: "heron heron" cannot happen, and each designation reads as
+        // adjective + noun.
+        let adjectives: HashSet<_> = designation_adjectives().iter().collect();
+        for n in designation_nouns() {
+            assert!(!adjectives.contains(n), "{n:?} is in both lists");
+        }
+    }
+
+    // (b) Structurally, generate() and designation() index only the filtered lists: the index
+    // source is asked for indices below exactly those lists' lengths, every index it may give
+    // yields that list's word, and an index out of range is an error, not some other word.
+    #[test]
+    fn generate_indexes_only_the_filtered_list() {
+        let list = codename_words();
+        let mut asked = Vec::new();
+        let code = generate_with(|n| {
+            asked.push(n);
+            Ok(asked.len() - 1)
+        })
+        .unwrap();
+        assert_eq!(asked, vec![CODENAME_WORDS as u32; WORDS]);
+        let expected: Vec<&str> = list[..WORDS].to_vec();
+        assert_eq!(code.expose_secret(), expected.join(" "));
+        // Every index the generator can produce, 0..n, gives a drawable word.
+        for (i, &word) in list.iter().enumerate() {
+            let code = generate_with(|_| Ok(i)).unwrap();
+            for w in code.expose_secret().split(' ') {
+                assert_eq!(w, word);
+                assert!(!is_excluded(w), "{w:?}");
+            }
+        }
+        assert_eq!(
+            generate_with(|n| Ok(n as usize)).map(|_| ()),
+            Err(CodenameError::Random)
+        );
+    }
+
+    #[test]
+    fn designation_indexes_only_the_designation_lists() {
+        let mut asked = Vec::new();
+        let d = designation_with(|n| {
+            asked.push(n);
+            Ok(n as usize - 1)
+        })
+        .unwrap();
+        assert_eq!(
+            asked,
+            vec![DESIGNATION_ADJECTIVES as u32, DESIGNATION_NOUNS as u32]
+        );
+        let last = |l: &[&'static str]| l[l.len() - 1];
+        assert_eq!(
+            d,
+            format!(
+                "{} {}",
+                last(designation_adjectives()),
+                last(designation_nouns())
+            )
+        );
+        for (i, a) in designation_adjectives().iter().enumerate() {
+            for (j, n) in designation_nouns().iter().enumerate() {
+                let mut k = [i, j].into_iter();
+                let d = designation_with(|_| Ok(k.next().unwrap())).unwrap();
+                assert_eq!(d, format!("{a} {n}"));
+            }
+        }
+        assert_eq!(
+            designation_with(|n| Ok(n as usize)),
+            Err(CodenameError::Random)
+        );
+    }
+
+    #[test]
+    fn uniform_stays_below_its_bound() {
+        for n in [1u32, 2, 3, DESIGNATION_NOUNS as u32, CODENAME_WORDS as u32] {
+            for _ in 0..2000 {
+                assert!(uniform(n).unwrap() < n as usize);
+            }
+        }
+        assert_eq!(uniform(0), Err(CodenameError::Random));
+    }
+
+    // (b) Statistical smoke test: many real draws, no excluded word.
+    #[test]
+    fn many_draws_never_give_an_excluded_word() {
+        let mut seen = HashSet::new();
+        for _ in 0..5000 {
+            let code = generate().unwrap();
+            for w in code.expose_secret().split(' ') {
+                assert!(!is_excluded(w), "drew excluded {w:?}");
+                seen.insert(w.to_owned());
+            }
+        }
+        // 35,000 draws over 7,000 words reach nearly all of them (expected ~6,950).
+        assert!(seen.len() > 6800, "{}", seen.len());
+        let mut designations = HashSet::new();
+        for _ in 0..20_000 {
+            let d = designation().unwrap();
+            let (a, n) = d.split_once(' ').unwrap();
+            assert!(!is_excluded(a) && !is_excluded(n), "{d:?}");
+            assert!(designation_adjectives().contains(&a), "{d:?}");
+            assert!(designation_nouns().contains(&n), "{d:?}");
+            designations.insert(d);
+        }
+        // 106,265 pairs: 20,000 draws repeat about 1,800 times; far fewer distinct would mean
+        // a broken draw.
+        assert!(designations.len() > 17_000, "{}", designations.len());
+    }
+
+    // (c) A fixed sample of excluded words, by category.
+    #[test]
+    fn sample_of_harmful_words_is_excluded() {
+        let sample = [
+            // Named in the brief.
+            "bruising",
+            "captive",
+            "custody",
+            "gag",
+            "handcuff",
+            "strangle",
+            "suffocate",
+            "prison",
+            "police",
+            "morphine",
+            "corned",
+            // Detention and captivity.
+            "cage",
+            "muzzle",
+            "deport",
+            "squatting",
+            // Policing and courts.
+            "frisk",
+            "snitch",
+            "verdict",
+            // Military and weapons.
+            "shrapnel",
+            "revolver",
+            "jackknife",
+            // Violence and injury.
+            "flogging",
+            "pummel",
+            "mutilated",
+            "scalding",
+            // Death.
+            "casket",
+            "mortuary",
+            // Medicine, illness, drugs.
+            "sedative",
+            "gangrene",
+            "junkie",
+            // Sexual content.
+            "grope",
+            "underwear",
+            // Humiliation and insult.
+            "imbecile",
+            "scapegoat",
+            "chimp",
+            // Religion, ethnicity, nationality, politics.
+            "blasphemy",
+            "eskimo",
+            "aliens",
+            "dictator",
+            // Fear, fire, explosion, harm.
+            "shriek",
+            "charred",
+            "detonate",
+            "voltage",
+        ];
+        assert!(sample.len() >= 31);
+        let eff = eff();
+        for w in sample {
+            assert!(
+                eff.contains(w),
+                "{w:?} is not an EFF word: the sample proves nothing"
+            );
+            assert!(is_excluded(w), "{w:?} is not excluded");
+            assert!(!codename_words().contains(&w), "{w:?}");
+        }
+    }
+
+    // (d) The codename list keeps at least 7,000 words, and the documented figures are exact.
+    #[test]
+    fn codename_list_size_and_entropy_are_as_documented() {
+        let eff = eff();
+        assert_eq!(eff.len(), 7776);
+        assert_eq!(codename_words().len(), CODENAME_WORDS);
+        assert_eq!(eff.len() - excluded_words().len(), CODENAME_WORDS);
+        let distinct: HashSet<_> = codename_words().iter().collect();
+        assert_eq!(distinct.len(), CODENAME_WORDS);
+        let bits = WORDS as f64 * (CODENAME_WORDS as f64).log2();
+        assert!((bits - 89.41).abs() < 0.005, "{bits}");
+        let pairs = DESIGNATION_ADJECTIVES * DESIGNATION_NOUNS;
+        assert_eq!(pairs, 106_265);
+        assert!(((pairs as f64).log2() - 16.7).abs() < 0.05);
+    }
+
+    // (e) A codename issued before the filter, made of now-excluded words, normalises and
+    // derives exactly as before: the expected values were computed with the code as it was
+    // before the filter existed (commit 263682b).
+    #[test]
+    fn issued_codenames_with_excluded_words_still_log_in() {
+        let issued = "Bruising captive  custody\nGAG handcuff strangle prison";
+        for w in issued.split_whitespace() {
+            let w = w.to_lowercase();
+            assert!(is_excluded(&w), "{w:?}: not an excluded word");
+        }
+        let normalised = normalise(issued).unwrap();
+        assert_eq!(
+            normalised.as_str(),
+            "bruisingcaptivecustodygaghandcuffstrangleprison"
+        );
+        let d = derive(&normalised, &InstanceSecret::for_tests(1)).unwrap();
+        assert_eq!(hex::encode(d.lookup), GOLDEN_LOOKUP);
+        assert_eq!(d.reply_identity.to_public().to_string(), GOLDEN_RECIPIENT);
+    }
+
+    const GOLDEN_LOOKUP: &str = "b484b74f935ac46d46ea9452f30505d4005184e5aa2c3f07ca543a453783dcc5";
+    const GOLDEN_RECIPIENT: &str = "age1fyafffzn0qxvmadh8qj4554gfsrnzdwp50ckwhmd3lylsqu355vshspc9d";
 
     #[test]
     fn normalisation_forgives_case_and_spacing() {
