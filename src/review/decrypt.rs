@@ -31,7 +31,7 @@ use super::case::PARTIAL_PREFIX;
 use super::custody::{CustodyError, CustodyLog, Event, FileHash};
 use super::identity::ReviewerIdentity;
 use super::verify::VerifiedExport;
-use super::{is_sha256_hex, shown, HashingReader};
+use super::{is_sha256_hex, shown};
 use crate::envelope::{Envelope, HashingWriter, ENVELOPE_FORMAT};
 use crate::export::{file_blob_name, is_valid_id, ExportedSubmission, LedgerHead, ENVELOPE_BLOB};
 use crate::ledger::BlobDigest;
@@ -281,6 +281,127 @@ pub struct AttachmentReview {
     pub kept: Vec<String>,
     /// Why no working copy was made, for a kind the tool cleans.
     pub not_cleaned: Option<String>,
+}
+
+/// Reads a ciphertext file on a thread of its own, hashing it there, a few MiB ahead of the
+/// decryption that reads from this side: reading and hashing the ciphertext, decrypting, and
+/// hashing and writing the plaintext ([`copy_hashing`]) then all run at once.
+struct PrefetchReader<'p> {
+    rx: Option<std::sync::mpsc::Receiver<io::Result<Vec<u8>>>>,
+    free: std::sync::mpsc::SyncSender<Vec<u8>>,
+    worker: Option<std::thread::JoinHandle<(u64, String)>>,
+    current: Vec<u8>,
+    at: usize,
+    progress: &'p dyn Fn(u64),
+}
+
+impl<'p> PrefetchReader<'p> {
+    fn new(mut file: File, progress: &'p dyn Fn(u64)) -> PrefetchReader<'p> {
+        const AHEAD: usize = 4;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(AHEAD);
+        let (free, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(AHEAD + 1);
+        let worker = std::thread::spawn(move || {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            let mut size = 0u64;
+            loop {
+                let mut buf = free_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
+                buf.resize(READ_BUF, 0);
+                let mut filled = 0;
+                let mut failed = None;
+                while filled < buf.len() {
+                    match file.read(&mut buf[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                buf.truncate(filled);
+                hasher.update(&buf);
+                size += filled as u64;
+                let end = filled == 0;
+                let sent = match failed {
+                    Some(e) => {
+                        let _ = tx.send(Err(e));
+                        false
+                    }
+                    None => tx.send(Ok(buf)).is_ok(),
+                };
+                if end || !sent {
+                    break;
+                }
+            }
+            (size, hex::encode(hasher.finalize()))
+        });
+        PrefetchReader {
+            rx: Some(rx),
+            free,
+            worker: Some(worker),
+            current: Vec::new(),
+            at: 0,
+            progress,
+        }
+    }
+
+    /// Reads the rest of the stream, so that the digest covers all of it.
+    fn drain(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; READ_BUF];
+        while self.read(&mut buf)? > 0 {}
+        Ok(())
+    }
+
+    /// Size and SHA-256 (lower-case hex) of everything read (all of it, after [`Self::drain`]).
+    fn finish(mut self) -> (u64, String) {
+        self.rx = None;
+        self.worker
+            .take()
+            .and_then(|w| w.join().ok())
+            .unwrap_or((0, String::new()))
+    }
+}
+
+impl Read for PrefetchReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.current.len() {
+            let Some(rx) = self.rx.as_ref() else {
+                return Ok(0);
+            };
+            match rx.recv() {
+                Ok(Ok(buf)) if buf.is_empty() => {
+                    self.rx = None;
+                    return Ok(0);
+                }
+                Ok(Ok(buf)) => {
+                    let old = std::mem::replace(&mut self.current, buf);
+                    let _ = self.free.try_send(old);
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(io::Error::other("the reading thread stopped")),
+            }
+        }
+        let n = out.len().min(self.current.len() - self.at);
+        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+impl Drop for PrefetchReader<'_> {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread at its next buffer.
+        self.rx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 /// Why [`copy_hashing`] stopped.
@@ -774,8 +895,8 @@ impl Job<'_> {
     fn open_blob<'r, 'p>(
         &self,
         name: &str,
-        reader: &'r mut HashingReader<'p, File>,
-    ) -> Result<age::stream::StreamReader<BufReader<&'r mut HashingReader<'p, File>>>, DecryptError>
+        reader: &'r mut PrefetchReader<'p>,
+    ) -> Result<age::stream::StreamReader<BufReader<&'r mut PrefetchReader<'p>>>, DecryptError>
     {
         let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(READ_BUF, reader))
             .map_err(|e| self.age_err(name, e))?;
@@ -836,7 +957,7 @@ impl Job<'_> {
     /// the one verified.
     fn finish_blob(
         &self,
-        mut reader: HashingReader<'_, File>,
+        mut reader: PrefetchReader<'_>,
         blob: &BlobDigest,
     ) -> Result<(), DecryptError> {
         reader
@@ -858,7 +979,7 @@ impl Job<'_> {
             detail,
         };
         let file = self.open_file(ENVELOPE_BLOB)?;
-        let mut reader = HashingReader::new(file, self.progress);
+        let mut reader = PrefetchReader::new(file, self.progress);
         let mut plain = zeroize::Zeroizing::new(Vec::new());
         {
             let stream = self.open_blob(ENVELOPE_BLOB, &mut reader)?;
@@ -934,7 +1055,7 @@ impl Job<'_> {
             .map_err(|e| self.write_err(files_dir, e))?;
 
         let file = self.open_file(&blob_name)?;
-        let mut reader = HashingReader::new(file, self.progress);
+        let mut reader = PrefetchReader::new(file, self.progress);
         let plain = {
             let stream = self.open_blob(&blob_name, &mut reader)?;
             // Never more than one byte beyond what the envelope announces.

@@ -60,13 +60,6 @@ impl<'p, R: Read> HashingReader<'p, R> {
         }
     }
 
-    /// Reads the rest of the stream, so that the digest covers all of it.
-    pub(crate) fn drain(&mut self) -> io::Result<()> {
-        let mut buf = vec![0u8; STREAM_BUF];
-        while self.read(&mut buf)? > 0 {}
-        Ok(())
-    }
-
     /// Size and SHA-256 (lower-case hex) of everything read.
     pub(crate) fn finish(self) -> (u64, String) {
         (self.size, hex::encode(self.hasher.finalize()))
