@@ -14,4 +14,5 @@ mod limits;
 mod privacy;
 mod source;
 mod submit;
+mod testimony;
 mod web;

@@ -11,6 +11,8 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{static_loader, Loader};
 use unic_langid::{langid, LanguageIdentifier};
 
+use crate::util::size::{human_size_in, SizeStyle};
+
 static_loader! {
     static LOCALES = {
         locales: "./locales",
@@ -55,6 +57,16 @@ impl Lang {
             Lang::Az => "Azərbaycanca",
             Lang::Ru => "Русский",
         }
+    }
+
+    /// A size written the way this language writes it (see [`SizeStyle`]).
+    pub fn size(self, bytes: u64) -> String {
+        let style = match self {
+            Lang::En => SizeStyle::English,
+            Lang::Az => SizeStyle::Azerbaijani,
+            Lang::Ru => SizeStyle::Russian,
+        };
+        human_size_in(bytes, style)
     }
 
     fn id(self) -> LanguageIdentifier {
