@@ -70,7 +70,8 @@ guided-danger-hint = Bu, komandamıza sizə cavab yazanda nə qədər ehtiyatlı
 guided-danger-no = Xeyr
 guided-danger-yes = Bəli
 guided-danger-unsure = Əmin deyiləm
-consent-summary = Göndərdiklərinizdən necə istifadə edə bilərik. Heç nə seçməsəniz: yalnız öz qeydlərimiz üçün, adınız olmadan.
+consent-summary = Göndərdiklərinizdən necə istifadə edə bilərik
+consent-default-note = Heç nə seçməsəniz: yalnız öz qeydlərimiz üçün, adınız olmadan.
 consent-intro = Qərarı siz verirsiniz. Seçiminizi sonra gizli sözlərinizlə daxil olub mesajlar səhifənizdə dəyişə bilərsiniz; göndərdiyiniz hər şey üçün ən son seçiminiz keçərlidir. Aşağıdakı xananı işarələməsəniz, adınızdan heç vaxt istifadə etməyəcəyik.
 consent-legend = Göndərdiklərinizlə nə edə bilərik?
 consent-records = Yalnız öz qeydlərimizdə saxlamaq. Komandamızdan başqa heç kim onu görməyəcək.
@@ -96,6 +97,9 @@ receipt-codename-heading = Gizli sözləriniz
 receipt-codename-text = Bu gizli sözlər geri qayıtmağın, komandamızın cavablarını oxumağın və yenə nəsə göndərməyin yeganə yoludur. Onları yadda saxlayın və ya kağıza yazıb heç kimin tapa bilməyəcəyi yerdə gizlədin. Onları heç kimə deməyin: bu sözləri bilən hər kəs sizə yazılan cavabları oxuya bilər. Biz onları saxlamırıq və bir daha göstərə bilmərik.
 receipt-codename-use = Geri qayıtmaq üçün bu saytı Tor Browser-də açın və «Gizli sözlərinizlə daxil olun» üzərinə basın.
 receipt-consent-heading = Göndərdiklərinizdən necə istifadə edə bilərik
+receipt-consent-records = Yalnız öz qeydlərimiz üçün.
+receipt-consent-legal = Öz qeydlərimiz üçün, həmçinin vəkillərə və beynəlxalq qurumlara, məsələn, Avropa İnsan Hüquqları Məhkəməsinə və ya BMT-yə verilə bilər.
+receipt-consent-publish = Öz qeydlərimiz üçün, vəkillər və beynəlxalq qurumlar üçün, həmçinin dərc oluna bilər, məsələn, hesabatda.
 receipt-consent-kept = Göndərdiklərinizdən necə istifadə edə biləcəyimiz barədə əvvəlki seçiminiz qüvvədə qalır.
 receipt-name-yes = Adınızı yazmısınızsa, ondan istifadə edə bilərik.
 receipt-name-no = Adınızdan istifadə etməyəcəyik.
@@ -116,6 +120,7 @@ inbox-send-heading = Daha nəsə göndərin
 inbox-large-files = Böyük faylları bu səhifədən bir-bir göndərmək daha yaxşıdır. Hər fayl gəldiyi anda saxlanılır, ona görə də bağlantı kəsilsə, yalnız həmin faylı yenidən göndərməli olacaqsınız.
 inbox-logout-button = Çıxış
 inbox-sent-title = Təşəkkür edirik. Yeni mesajınız təhlükəsiz saxlanılıb.
+inbox-sent-consent-title = Təşəkkür edirik. Yeni seçiminiz təhlükəsiz saxlanılıb.
 inbox-back = Mesajlarınıza qayıdın
 
 ## Xətalar

@@ -70,7 +70,8 @@ guided-danger-hint = This helps our team know how careful to be when they answer
 guided-danger-no = No
 guided-danger-yes = Yes
 guided-danger-unsure = I am not sure
-consent-summary = How we may use what you send. If you choose nothing: only for our own records, without your name.
+consent-summary = How we may use what you send
+consent-default-note = If you choose nothing: only for our own records, without your name.
 consent-intro = You decide. You can change your choice later on your messages page, after logging in with your codename; your newest choice counts for everything you have sent. We never use your name unless you tick the box below.
 consent-legend = What may we do with what you send?
 consent-records = Keep it only in our own records. Nobody outside our team sees it.
@@ -95,6 +96,9 @@ receipt-next-close = When you no longer need this page, close this browser windo
 receipt-codename-heading = Your codename
 receipt-codename-text = This codename is the only way to come back, read answers from the reviewers and send more. Memorise it, or write it down and hide it where nobody will find it. Tell it to nobody: anyone who has it can read the answers to you. We do not store it and cannot show it again.
 receipt-consent-heading = How we may use what you sent
+receipt-consent-records = Only for our own records.
+receipt-consent-legal = For our own records, and it may also be shared with lawyers and international bodies, such as the European Court of Human Rights or the United Nations.
+receipt-consent-publish = For our own records, for lawyers and international bodies, and it may also be published, for example in a report.
 receipt-consent-kept = Your earlier choice about how we may use what you send stays as it was.
 receipt-name-yes = We may use your name, if you gave it.
 receipt-name-no = We will not use your name.
@@ -116,6 +120,7 @@ inbox-send-heading = Send more
 inbox-large-files = Large files are best sent one at a time from this page. Each file is stored as soon as it arrives, so if the connection breaks, you only need to send that one again.
 inbox-logout-button = Log out
 inbox-sent-title = Thank you. Your follow-up is stored safely.
+inbox-sent-consent-title = Thank you. Your new choice is stored safely.
 inbox-back = Back to your messages
 
 ## Errors

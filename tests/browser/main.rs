@@ -642,11 +642,18 @@ fn stalled_upload(server: &Server, lang: &str) -> std::net::TcpStream {
 }
 
 /// Shows a page the server answered outside the browser (the 408 page): its HTML as a `data:`
-/// URL with a `<base>` at the server, so its stylesheet loads.
+/// URL, with the server's stylesheet inlined (a `data:` page does not load it from the server).
 fn show_html(driver: &Driver, server: &Server, response: &str) {
     let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
-    let base = format!("<head>\n<base href=\"{}\">", server.url("/"));
-    let html = body.replacen("<head>", &base, 1);
+    let css = util::client()
+        .get(server.url("/static/style.css"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let link = "<link rel=\"stylesheet\" href=\"/static/style.css\">";
+    assert!(body.contains(link), "the page links its stylesheet");
+    let html = body.replacen(link, &format!("<style>{css}</style>"), 1);
     driver.goto(&format!(
         "data:text/html;charset=utf-8,{}",
         percent_encode(&html)

@@ -237,7 +237,10 @@ fn a_guided_submission_in_russian_reaches_the_reviewers_with_the_exact_values() 
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("id=\"codename\""));
     // The receipt confirms the choice in Russian.
-    assert!(page.contains("Также передавать юристам"), "{page}");
+    assert!(
+        page.contains("также это можно передавать юристам"),
+        "{page}"
+    );
     assert!(page.contains("Мы можем использовать ваше имя"), "{page}");
 
     // Nothing of the answers is on the server's disk or in its log in plaintext.
@@ -342,8 +345,9 @@ fn consent_changed_from_the_inbox_travels_alone_and_keeping_it_sends_none() {
     );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("id=\"receipt\"") && !page.contains("id=\"codename\""));
+    assert!(page.contains("Your new choice is stored safely"), "{page}");
     assert!(
-        page.contains("also publish it"),
+        page.contains("it may also be published"),
         "the receipt says the new choice: {page}"
     );
     let subs = decrypted(&server, "changed");

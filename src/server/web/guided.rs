@@ -163,6 +163,11 @@ impl Answers {
         Ok(())
     }
 
+    /// True when the source answered a question (consent aside).
+    pub fn answers_a_question(&self) -> bool {
+        self.testimony.answers_a_question()
+    }
+
     /// True when the source answered a question or, on a follow-up, chose about consent: what
     /// makes a submission without message or files worth storing.
     pub fn says_something(&self, first_submission: bool) -> bool {

@@ -273,9 +273,9 @@ pub struct ConsentShown {
 
 fn consent_lines(lang: Lang, shown: &ConsentShown) -> Vec<String> {
     let mut lines = vec![match shown.consent {
-        Some(Consent::Records) => lang.t("consent-records"),
-        Some(Consent::Legal) => lang.t("consent-legal"),
-        Some(Consent::Publish) => lang.t("consent-publish"),
+        Some(Consent::Records) => lang.t("receipt-consent-records"),
+        Some(Consent::Legal) => lang.t("receipt-consent-legal"),
+        Some(Consent::Publish) => lang.t("receipt-consent-publish"),
         None => lang.t("receipt-consent-kept"),
     }];
     match shown.consent_name {

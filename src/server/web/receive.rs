@@ -245,6 +245,8 @@ pub struct Received {
     pub consent: Option<Consent>,
     /// Whether the name may be used, as this submission carries it.
     pub consent_name: Option<bool>,
+    /// True when the submission carries nothing but a consent choice (a follow-up).
+    pub only_consent: bool,
 }
 
 /// Reads the form token, which must be the body's first field, within [`TOKEN_DEADLINE`]:
@@ -479,7 +481,8 @@ async fn receive_fields(
     let message = message.unwrap_or_default();
     let text = std::str::from_utf8(&message).map_err(|_| WebError::BadRequest)?;
     let first = matches!(plan, SourcePlan::New);
-    if text.trim().is_empty() && files == 0 && !answers.says_something(first) {
+    let nothing_else = text.trim().is_empty() && files == 0 && !answers.answers_a_question();
+    if nothing_else && !answers.says_something(first) {
         return Err(WebError::Empty);
     }
 
@@ -514,6 +517,7 @@ async fn receive_fields(
         codename,
         consent,
         consent_name,
+        only_consent: nothing_else,
     })
 }
 

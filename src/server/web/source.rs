@@ -279,10 +279,16 @@ async fn inbox_submit(
         SourcePlan::Existing(session.0.source.clone()),
     )
     .await?;
+    // A follow-up that only changes consent is thanked for the choice, not for a message.
+    let heading = if received.only_consent {
+        "inbox-sent-consent-title"
+    } else {
+        "inbox-sent-title"
+    };
     Ok(receipt(
         &st,
         &ctx,
-        "inbox-sent-title",
+        heading,
         received.files,
         None,
         Some(Route::Inbox.path(lang)),
