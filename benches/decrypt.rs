@@ -106,6 +106,7 @@ fn build_export(dir: &Path, r: &age::x25519::Recipient, size: u64) -> Result<()>
             reply_recipient: age::x25519::Identity::generate().to_public().to_string(),
         }),
         reviewers: vec![r.to_string()],
+        testimony: None,
     };
     let json = serde_json::to_vec(&envelope)?;
     let (env_blob, _) = seal(r, &folder.join(ENVELOPE_BLOB), 0, Some(&json))?;

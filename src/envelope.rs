@@ -32,6 +32,202 @@ pub struct Envelope {
     /// reply can be encrypted to all of them as well as to the source.
     #[serde(default)]
     pub reviewers: Vec<String>,
+    /// The guided answers and consent, with the page's language. Absent in envelopes written
+    /// before guided testimony existed; every envelope this version writes carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testimony: Option<Testimony>,
+}
+
+/// The `format` field of every [`Testimony`] this version writes.
+pub const TESTIMONY_FORMAT: &str = "witness-drop-testimony/1";
+
+/// The guided answers and consent of one submission (SPEC: "Guided testimony and consent"),
+/// sealed inside the envelope and nowhere else: the server never stores or logs any of it.
+///
+/// Every question is optional, and an unanswered question is absent from the JSON (never an
+/// empty string). Consent:
+/// - A first submission always stores its consent explicitly: with no answer it stores
+///   `"consent": "records"` and `"consent_name": false`, the most restrictive choice, so
+///   reviewers see the choice rather than infer it.
+/// - A follow-up from the inbox carries `consent` only when the source chose again, and then
+///   `consent_name` with it (`false` when the box was left unticked); a follow-up that only
+///   ticks the name box carries `"consent_name": true` alone. For each of the two, the newest
+///   envelope of a source that carries it is the choice that stands.
+///
+/// ```json
+/// {"format": "witness-drop-testimony/1", "lang": "ru", "role": "self",
+///  "when": "…", "where": "…", "who": "…", "acts": "…", "injuries": "…",
+///  "witnesses": "…", "complaints": "…", "danger": "unsure",
+///  "consent": "legal", "consent_name": false}
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Testimony {
+    /// [`TESTIMONY_FORMAT`].
+    pub format: String,
+    /// The language of the page the source used: `en`, `az` or `ru`.
+    pub lang: String,
+    /// How the source knows what they describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// When it happened, as the source put it (approximate is fine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// Where it happened.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub where_: Option<String>,
+    /// Who was responsible: names, ranks, uniforms, units, descriptions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
+    /// What was done, how, how long, how often.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acts: Option<String>,
+    /// Injuries and health since, medical care given or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injuries: Option<String>,
+    /// Who else saw it or knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<String>,
+    /// Complaints made, to whom, and what came of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaints: Option<String>,
+    /// Whether the source or their family is in danger now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub danger: Option<Danger>,
+    /// What the organisation may do with the testimony (see the type's docs for defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+    /// Whether the source's name, where they gave it, may be used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_name: Option<bool>,
+}
+
+impl Testimony {
+    /// No answers yet, from a page in `lang`.
+    pub fn new(lang: &str) -> Testimony {
+        Testimony {
+            format: TESTIMONY_FORMAT.to_owned(),
+            lang: lang.to_owned(),
+            role: None,
+            when: None,
+            where_: None,
+            who: None,
+            acts: None,
+            injuries: None,
+            witnesses: None,
+            complaints: None,
+            danger: None,
+            consent: None,
+            consent_name: None,
+        }
+    }
+
+    /// The free-text answers, in the SPEC's order, with their field names.
+    pub fn texts(&self) -> [(&'static str, Option<&str>); 7] {
+        [
+            ("when", self.when.as_deref()),
+            ("where", self.where_.as_deref()),
+            ("who", self.who.as_deref()),
+            ("acts", self.acts.as_deref()),
+            ("injuries", self.injuries.as_deref()),
+            ("witnesses", self.witnesses.as_deref()),
+            ("complaints", self.complaints.as_deref()),
+        ]
+    }
+
+    /// True when any question (not consent) was answered.
+    pub fn answers_a_question(&self) -> bool {
+        self.role.is_some()
+            || self.danger.is_some()
+            || self.texts().iter().any(|(_, v)| v.is_some())
+    }
+}
+
+impl zeroize::Zeroize for Testimony {
+    /// Overwrites the free-text answers (the enums hold no text a source typed).
+    fn zeroize(&mut self) {
+        for v in [
+            &mut self.when,
+            &mut self.where_,
+            &mut self.who,
+            &mut self.acts,
+            &mut self.injuries,
+            &mut self.witnesses,
+            &mut self.complaints,
+        ] {
+            if let Some(s) = v.as_mut() {
+                s.zeroize();
+            }
+            *v = None;
+        }
+    }
+}
+
+/// Defines a closed set of form values: the JSON value is the form value.
+macro_rules! form_values {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $value:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $value)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in the form's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The form and JSON value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $value,)+
+                }
+            }
+
+            /// The value for a form value; `None` outside the fixed set.
+            pub fn from_form(value: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == value)
+            }
+        }
+    };
+}
+
+form_values! {
+    /// The `role` field: how the source knows what they describe.
+    Role {
+        /// It happened to the source.
+        Myself = "self",
+        /// The source saw it happen to someone else.
+        Witness = "witness",
+        /// It happened to a relative.
+        Relative = "relative",
+        /// The source is the lawyer of the person it happened to.
+        Lawyer = "lawyer",
+        /// Another way.
+        Other = "other",
+    }
+}
+
+form_values! {
+    /// The `danger` field: whether the source or their family is in danger now.
+    Danger {
+        /// Not in danger.
+        No = "no",
+        /// In danger.
+        Yes = "yes",
+        /// Not sure.
+        Unsure = "unsure",
+    }
+}
+
+form_values! {
+    /// The `consent` field, from the most restrictive.
+    Consent {
+        /// For the organisation's records only.
+        Records = "records",
+        /// May also go, without the source's name, to lawyers and international bodies.
+        Legal = "legal",
+        /// May also be published without the source's name.
+        Publish = "publish",
+    }
 }
 
 /// One attached file, as the source's browser described it.
@@ -246,6 +442,29 @@ mod tests {
             assert_eq!(out, data);
         }
         assert!(!ct.windows(16).any(|w| w == &data[1000..1016]));
+    }
+
+    #[test]
+    fn unanswered_questions_are_absent_and_old_envelopes_still_parse() {
+        let mut t = Testimony::new("ru");
+        t.where_ = Some("town".into());
+        t.consent = Some(Consent::Records);
+        t.consent_name = Some(false);
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"format": "witness-drop-testimony/1", "lang": "ru",
+                "where": "town", "consent": "records", "consent_name": false})
+        );
+        assert_eq!(serde_json::from_value::<Testimony>(v).unwrap(), t);
+        let old = r#"{"format":"witness-drop-envelope/1","id":"x","received_at":"t",
+            "message":"m","attachments":[],"source":null}"#;
+        let e: Envelope = serde_json::from_str(old).unwrap();
+        assert!(e.testimony.is_none());
+        assert!(!serde_json::to_string(&e).unwrap().contains("testimony"));
+        assert_eq!(Role::from_form("self"), Some(Role::Myself));
+        assert_eq!(Consent::from_form("everything"), None);
+        assert_eq!(Danger::ALL.len(), 3);
     }
 
     #[test]

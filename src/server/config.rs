@@ -46,6 +46,10 @@ pub struct Config {
     pub onion_address: Option<String>,
     /// The organisation's name, shown on pages.
     pub org_name: String,
+    /// The organisation's name on Azerbaijani pages (default: `org_name`).
+    pub org_name_az: String,
+    /// The organisation's name on Russian pages (default: `org_name`).
+    pub org_name_ru: String,
     /// The file this was loaded from, if any.
     pub source_file: Option<PathBuf>,
 }
@@ -92,6 +96,8 @@ struct RawConfig {
     min_free_bytes: Option<SizeValue>,
     onion_address: Option<String>,
     org_name: Option<String>,
+    org_name_az: Option<String>,
+    org_name_ru: Option<String>,
 }
 
 /// A size as a number of bytes or a string such as `"1GiB"`.
@@ -204,6 +210,12 @@ impl Config {
         if let Some(v) = var("org_name") {
             raw.org_name = Some(v);
         }
+        if let Some(v) = var("org_name_az") {
+            raw.org_name_az = Some(v);
+        }
+        if let Some(v) = var("org_name_ru") {
+            raw.org_name_ru = Some(v);
+        }
         Ok(())
     }
 
@@ -265,15 +277,24 @@ impl Config {
             .org_name
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|| "witness-drop".to_owned());
-        if org_name.is_empty()
-            || org_name.chars().count() > 100
-            || org_name.chars().any(char::is_control)
-        {
-            return Err(invalid(
-                "org_name",
-                "must be 1 to 100 characters, without control characters",
-            ));
-        }
+        let check_name = |key: &'static str, name: &str| {
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                return Err(invalid(
+                    key,
+                    "must be 1 to 100 characters, without control characters",
+                ));
+            }
+            Ok(())
+        };
+        check_name("org_name", &org_name)?;
+        let org_name_az = raw
+            .org_name_az
+            .map_or_else(|| org_name.clone(), |s| s.trim().to_owned());
+        check_name("org_name_az", &org_name_az)?;
+        let org_name_ru = raw
+            .org_name_ru
+            .map_or_else(|| org_name.clone(), |s| s.trim().to_owned());
+        check_name("org_name_ru", &org_name_ru)?;
         Ok(Config {
             listen,
             data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
@@ -285,6 +306,8 @@ impl Config {
             min_free_bytes,
             onion_address,
             org_name,
+            org_name_az,
+            org_name_ru,
             source_file,
         })
     }
@@ -357,6 +380,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("WITNESS_DROP_MAX_CONCURRENT_UPLOADS"), "{e}");
+    }
+
+    #[test]
+    fn organisation_names_per_language_default_to_org_name_and_take_env_overrides() {
+        let c = from("org_name = \"Justice Watch\"\n", &[]).unwrap();
+        assert_eq!(
+            (c.org_name_az.as_str(), c.org_name_ru.as_str()),
+            ("Justice Watch", "Justice Watch")
+        );
+        let c = from(
+            "org_name = \"Justice Watch\"\norg_name_az = \"Ədalət Nəzarəti\"\n",
+            &[("WITNESS_DROP_ORG_NAME_RU", "Надзор за справедливостью")],
+        )
+        .unwrap();
+        assert_eq!(c.org_name_az, "Ədalət Nəzarəti");
+        assert_eq!(c.org_name_ru, "Надзор за справедливостью");
+        let e = from("org_name_ru = \"\"", &[]).unwrap_err().to_string();
+        assert!(e.contains("org_name_ru"), "{e}");
     }
 
     #[test]

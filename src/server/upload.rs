@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
 use crate::day::exact_utc_now;
-use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, ENVELOPE_FORMAT};
+use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, Testimony, ENVELOPE_FORMAT};
 use crate::export::{file_blob_name, ENVELOPE_BLOB};
 use crate::ledger::BlobDigest;
 use crate::server::store::{BlobWriter, Store, StoreError};
@@ -58,6 +58,7 @@ enum Cmd {
     EndFile,
     Commit {
         message: Zeroizing<String>,
+        testimony: Box<Testimony>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
         reply: oneshot::Sender<Result<(), UploadError>>,
@@ -181,9 +182,11 @@ impl Upload {
     /// Seals the envelope, commits and flushes. When this returns `Ok`, the submission is
     /// durable and a receipt may be shown. `new_source` is the lookup id of a source whose
     /// first submission this is: its record (`source`) is stored in the same commit.
+    /// `testimony` (the guided answers and consent) is sealed inside the envelope only.
     pub async fn commit(
         mut self,
         message: Zeroizing<String>,
+        testimony: Testimony,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
     ) -> Result<(), UploadError> {
@@ -193,6 +196,7 @@ impl Upload {
         let (reply, rx) = oneshot::channel();
         self.send(Cmd::Commit {
             message,
+            testimony: Box::new(testimony),
             source,
             new_source,
             reply,
@@ -291,11 +295,12 @@ impl Worker {
                 Cmd::EndFile => self.end_file()?,
                 Cmd::Commit {
                     message,
+                    testimony,
                     source,
                     new_source,
                     reply,
                 } => {
-                    let result = self.commit(message, source, new_source);
+                    let result = self.commit(message, *testimony, source, new_source);
                     // A commit that failed and could not be undone keeps its ciphertext: a
                     // record may point to it. The next start reconciles it (see the store).
                     self.committed = matches!(
@@ -339,6 +344,7 @@ impl Worker {
     fn commit(
         &mut self,
         message: Zeroizing<String>,
+        testimony: Testimony,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
     ) -> Result<(), UploadError> {
@@ -355,10 +361,20 @@ impl Worker {
             attachments: std::mem::take(&mut self.attachments),
             source,
             reviewers: self.recipients.iter().map(|r| r.to_string()).collect(),
+            testimony: Some(testimony),
         };
-        let json = Zeroizing::new(serde_json::to_vec(&envelope).map_err(std::io::Error::from)?);
-        // The envelope's copy of the message is not zeroised by serde; drop it promptly.
-        drop(envelope);
+        let json = serde_json::to_vec(&envelope).map(Zeroizing::new);
+        // The envelope's copies of the message and answers: overwritten before the error, if
+        // any, is looked at.
+        {
+            use zeroize::Zeroize;
+            let mut envelope = envelope;
+            envelope.message.zeroize();
+            if let Some(t) = envelope.testimony.as_mut() {
+                t.zeroize();
+            }
+        }
+        let json = json.map_err(std::io::Error::from)?;
         // Padded to its size bucket, so its size does not follow the message's length.
         let recipients: Vec<&dyn age::Recipient> = self
             .recipients

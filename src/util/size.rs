@@ -39,9 +39,57 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
+/// How sizes are written for people reading one language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeStyle {
+    /// English: binary units as the configuration writes them, `1.5 KiB`, `1 GiB`.
+    English,
+    /// Azerbaijani: the usual `KB`, `MB`, `GB` (binary values, as file managers show them),
+    /// decimal comma: `1,5 MB`.
+    Azerbaijani,
+    /// Russian: «КБ», «МБ», «ГБ» (binary values, as file managers show them), decimal
+    /// comma: `1,5 МБ`.
+    Russian,
+}
+
+/// A size for a page in one language, counted in powers of 1024 in every language so every
+/// page states the same limit: `1 GiB`, `1 GB`, `1 ГБ`. A no-break space keeps number and
+/// unit on one line.
+pub fn human_size_in(n: u64, style: SizeStyle) -> String {
+    let units: [&str; 4] = match style {
+        SizeStyle::English => return human_size(n),
+        SizeStyle::Azerbaijani => ["bayt", "KB", "MB", "GB"],
+        SizeStyle::Russian => ["байт", "КБ", "МБ", "ГБ"],
+    };
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < units.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 || v.fract() == 0.0 {
+        format!("{}\u{a0}{}", v as u64, units[u])
+    } else {
+        format!("{v:.1}\u{a0}{}", units[u]).replacen('.', ",", 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_are_shown_in_each_languages_units() {
+        assert_eq!(human_size_in(1 << 30, SizeStyle::English), "1\u{a0}GiB");
+        assert_eq!(human_size_in(1 << 30, SizeStyle::Russian), "1\u{a0}ГБ");
+        assert_eq!(human_size_in(3 << 29, SizeStyle::Russian), "1,5\u{a0}ГБ");
+        assert_eq!(human_size_in(1 << 30, SizeStyle::Azerbaijani), "1\u{a0}GB");
+        assert_eq!(
+            human_size_in(1536 << 10, SizeStyle::Azerbaijani),
+            "1,5\u{a0}MB"
+        );
+        assert_eq!(human_size_in(10, SizeStyle::Russian), "10\u{a0}байт");
+    }
 
     #[test]
     fn sizes_are_shown_in_binary_units() {

@@ -607,3 +607,261 @@ fn submit_in_every_language_with_javascript_off() {
         started.elapsed().as_secs_f64()
     );
 }
+
+impl Driver {
+    /// Saves the whole page as it looks on a 360-pixel-wide phone, `NAME-360.png`, and
+    /// asserts nothing is wider than that screen; then returns to the 412-pixel phone.
+    fn screenshot_narrow(&self, dir: &Path, name: &str) {
+        let metrics = |width: f64, height: f64| {
+            self.call(
+                "POST",
+                &format!("{}/goog/cdp/execute", self.sid()),
+                Some(json!({
+                    "cmd": "Emulation.setDeviceMetricsOverride",
+                    "params": {
+                        "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true
+                    }
+                })),
+            )
+        };
+        metrics(360.0, 800.0);
+        let html = self.find("html");
+        let rect = self.call("GET", &format!("{}/element/{html}/rect", self.sid()), None);
+        let height = rect["height"].as_f64().unwrap().ceil().max(100.0);
+        // The widest element, laid out at 360 px.
+        let scroll_width = self
+            .call(
+                "GET",
+                &format!("{}/element/{html}/property/scrollWidth", self.sid()),
+                None,
+            )
+            .as_f64()
+            .unwrap();
+        metrics(360.0, height);
+        let shot = self.call("GET", &format!("{}/screenshot", self.sid()), None);
+        let png = base64_decode(shot.as_str().unwrap());
+        std::fs::write(dir.join(format!("{name}-360.png")), &png).unwrap();
+        metrics(412.0, 915.0);
+        assert!(
+            scroll_width <= 360.0,
+            "{name}: the page is wider than a 360-pixel screen ({scroll_width} px)"
+        );
+    }
+
+    /// Opens a `<details>` by clicking its summary, as a person would; JavaScript is off.
+    fn open_section(&self, details_id: &str) {
+        let summary = self.find(&format!("details#{details_id} > summary"));
+        self.click(&summary);
+        let details = self.find(&format!("details#{details_id}"));
+        assert!(
+            self.attribute(&details, "open").is_some(),
+            "{details_id} did not open"
+        );
+    }
+}
+
+/// Sends a form's head and the start of its body, then nothing: after the token deadline the
+/// server answers with the 408 page.
+fn stalled_upload(server: &Server, lang: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    let head = format!(
+        "POST /{lang}/submit HTTP/1.1\r\nHost: {}\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 100000\r\n\r\n--b0undary\r\nContent-Disposition: form-data; name=\"tok",
+        server.addr
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s
+}
+
+/// Shows a page the server answered outside the browser (the 408 page): its HTML as a `data:`
+/// URL, with the server's stylesheet inlined (a `data:` page does not load it from the server).
+fn show_html(driver: &Driver, server: &Server, response: &str) {
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let css = util::client()
+        .get(server.url("/static/style.css"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let link = "<link rel=\"stylesheet\" href=\"/static/style.css\">";
+    assert!(body.contains(link), "the page links its stylesheet");
+    let html = body.replacen(link, &format!("<style>{css}</style>"), 1);
+    driver.goto(&format!(
+        "data:text/html;charset=utf-8,{}",
+        percent_encode(&html)
+    ));
+    driver.find("#error");
+}
+
+#[test]
+fn guided_testimony_and_consent_with_javascript_off_in_every_language() {
+    const TEST: &str =
+        "browser::guided_testimony_and_consent_with_javascript_off_in_every_language";
+    if !require_tool("chromium", TEST) || !require_tool("chromedriver", TEST) {
+        return;
+    }
+    let shots: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let server = Server::start(Opts {
+        max_upload_bytes: 64 * 1024,
+        ..Opts::default()
+    });
+    // Three uploads that stall, one per language: their 408 pages come after the token
+    // deadline (a minute), while the rest of the test runs.
+    let mut stalled: Vec<_> = ["en", "az", "ru"]
+        .into_iter()
+        .map(|l| (l, stalled_upload(&server, l)))
+        .collect();
+    let uploads = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&shots.join("chromedriver-guided.log"));
+
+    let mut az_marker = String::new();
+    for lang in ["en", "az", "ru"] {
+        // The form with both sections closed: the questions are out of sight.
+        driver.goto(&server.url(&format!("/{lang}/submit")));
+        let message = driver.wait_for("textarea#message", 30);
+        let who = driver.find("textarea#who");
+        assert!(
+            !driver.displayed(&who),
+            "{lang}: the questions start closed"
+        );
+        driver.screenshot(&shots, &format!("{lang}-submit-closed"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-submit-closed"));
+        driver.open_section("guided");
+        driver.open_section("consent-section");
+        assert!(
+            driver.displayed(&who),
+            "{lang}: the questions open without JavaScript"
+        );
+        let records = driver.find("input#consent-records");
+        assert!(
+            driver.attribute(&records, "checked").is_some(),
+            "{lang}: the most restrictive consent is preselected"
+        );
+        driver.screenshot(&shots, &format!("{lang}-submit-open"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-submit-open"));
+
+        let marker = canary(&format!("guided-{lang}"));
+        driver.send_keys(&message, &format!("[{lang}] {marker}"));
+        if lang == "az" {
+            // Fill and submit in Azerbaijani, the way a source would: labels clicked, not
+            // inputs, so the labels are wired to their fields.
+            driver.send_keys(&driver.find("input#when"), "2023-cü ilin yazı");
+            driver.send_keys(&driver.find("input#where"), "Bakı");
+            driver.send_keys(&who, "forma geyinmiş iki nəfər");
+            driver.click(&driver.find("label[for='role-witness']"));
+            driver.click(&driver.find("label[for='danger-unsure']"));
+            driver.click(&driver.find("label[for='consent-legal']"));
+            driver.click(&driver.find("label[for='consent_name']"));
+            az_marker = marker;
+        }
+        driver.click(&driver.find("form button[type='submit']"));
+        driver.wait_for("#receipt", 60);
+        let codename = driver.text(&driver.find("#codename"));
+        driver.find("#large-files");
+        driver.find("#consent-choice");
+        driver.screenshot(&shots, &format!("{lang}-receipt-guided"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-receipt-guided"));
+
+        // The login page, then the inbox with its follow-up form.
+        driver.goto(&server.url(&format!("/{lang}/login")));
+        let field = driver.wait_for("textarea#codename", 30);
+        driver.screenshot(&shots, &format!("{lang}-login"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-login"));
+        driver.send_keys(&field, &codename);
+        driver.click(&driver.find("form button[type='submit']"));
+        driver.wait_for("#no-replies", 60);
+        let keep = driver.find("input#consent-keep");
+        assert!(
+            driver.attribute(&keep, "checked").is_some(),
+            "{lang}: keep is preselected"
+        );
+        driver.screenshot(&shots, &format!("{lang}-inbox"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-inbox"));
+        driver.open_section("guided");
+        driver.open_section("consent-section");
+        driver.screenshot(&shots, &format!("{lang}-inbox-open"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-inbox-open"));
+        if lang == "az" {
+            // A follow-up that only changes consent.
+            driver.click(&driver.find("label[for='consent-publish']"));
+            driver.click(&driver.find("form[action='/az/inbox/submit'] button[type='submit']"));
+            driver.wait_for("#receipt", 60);
+            driver.screenshot(&shots, "az-receipt-followup");
+            driver.screenshot_narrow(&shots, "az-receipt-followup");
+        }
+
+        // The 413 page: a file over this server's small limit.
+        driver.goto(&server.url(&format!("/{lang}/submit")));
+        let path = uploads.path().join(format!("large-{lang}.bin"));
+        std::fs::write(&path, random_bytes(100 * 1024)).unwrap();
+        let input = driver.wait_for("input#files[type='file']", 30);
+        driver.send_keys(&input, path.to_str().unwrap());
+        driver.click(&driver.find("form button[type='submit']"));
+        driver.wait_for("#error", 60);
+        driver.find("#large-files");
+        driver.screenshot(&shots, &format!("{lang}-413"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-413"));
+    }
+
+    // The 408 pages.
+    for (lang, s) in stalled.iter_mut() {
+        let response = util::read_response(s, Duration::from_secs(120))
+            .unwrap_or_else(|| panic!("{lang}: no 408 page"));
+        assert!(response.starts_with("HTTP/1.1 408"), "{lang}: {response}");
+        assert!(
+            response.contains("id=\"large-files\""),
+            "{lang}: advice on the 408 page"
+        );
+        show_html(&driver, &server, &response);
+        driver.screenshot(&shots, &format!("{lang}-408"));
+        driver.screenshot_narrow(&shots, &format!("{lang}-408"));
+    }
+    drop(driver);
+    println!("browser screenshots: {}", shots.display());
+
+    // What was filled in Azerbaijani reached the reviewers, and the consent-only follow-up.
+    let export = server.export("export");
+    let out = server.decrypt(&export, "out");
+    let subs: Vec<Value> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("submission.json").is_file())
+        .map(|p| {
+            serde_json::from_slice(&std::fs::read(p.join("submission.json")).unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(subs.len(), 4, "three first submissions and one follow-up");
+    let az = subs
+        .iter()
+        .find(|s| s["message"].as_str().unwrap().contains(&az_marker))
+        .expect("the Azerbaijani submission");
+    assert_eq!(
+        az["testimony"],
+        json!({
+            "format": "witness-drop-testimony/1",
+            "lang": "az",
+            "role": "witness",
+            "when": "2023-cü ilin yazı",
+            "where": "Bakı",
+            "who": "forma geyinmiş iki nəfər",
+            "danger": "unsure",
+            "consent": "legal",
+            "consent_name": true,
+        })
+    );
+    let followup = subs
+        .iter()
+        .find(|s| s["message"] == "")
+        .expect("the consent-only follow-up");
+    assert_eq!(followup["testimony"]["consent"], "publish");
+    assert_eq!(followup["testimony"]["consent_name"], false);
+    assert_eq!(followup["testimony"]["lang"], "az");
+    for s in &subs {
+        if s["testimony"]["lang"] != "az" {
+            assert_eq!(s["testimony"]["consent"], "records");
+            assert_eq!(s["testimony"]["consent_name"], false);
+        }
+    }
+}

@@ -113,6 +113,7 @@ pub fn build_export(dir: &Path, recipients: &[age::x25519::Recipient], subs: &[S
                 reply_recipient: age::x25519::Identity::generate().to_public().to_string(),
             }),
             reviewers: vec![],
+            testimony: None,
         };
         if let Some(f) = sub.tamper_envelope {
             f(&mut envelope);
@@ -228,6 +229,7 @@ pub fn forge_envelope(
         attachments: vec![],
         source: None,
         reviewers: vec![],
+        testimony: None,
     };
     let path = dir.join(&id).join(ENVELOPE_BLOB);
     fs::remove_file(&path).unwrap();

@@ -58,6 +58,7 @@ fn envelope(source: Option<SourceInfo>, reviewers: Vec<String>) -> Envelope {
         attachments: vec![],
         source,
         reviewers,
+        testimony: None,
     }
 }
 

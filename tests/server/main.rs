@@ -15,4 +15,5 @@ mod limits;
 mod privacy;
 mod source;
 mod submit;
+mod testimony;
 mod web;

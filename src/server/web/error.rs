@@ -14,7 +14,6 @@ use fluent_templates::fluent_bundle::FluentValue;
 
 use super::pages::{render, Ctx, ErrorPage};
 use super::AppState;
-use crate::util::size::human_size;
 
 /// Everything that can go wrong in a request.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -145,7 +144,7 @@ impl WebError {
                 "error-413-title",
                 lang.t_args(
                     "error-413-files",
-                    &[("limit", FluentValue::from(human_size(*limit)))],
+                    &[("limit", FluentValue::from(lang.size(*limit)))],
                 ),
             ),
             WebError::TooManyFiles => (
@@ -205,9 +204,17 @@ pub async fn render_errors(State(st): State<AppState>, req: Request, next: Next)
         None => return res,
     };
     let (title_id, text) = err.texts(ctx.lang);
+    // Over Tor, a large upload that stalls or is too big is best split: one file at a time
+    // from the inbox, each stored as soon as it arrives.
+    let tip = matches!(
+        err,
+        WebError::Timeout | WebError::TooLarge { .. } | WebError::TooManyFiles
+    )
+    .then(|| ctx.lang.t("large-files-tip"));
     let page = ErrorPage {
         c: ctx.chrome(&st, title_id),
         text,
+        tip,
     };
     let mut out = render(&page);
     *out.status_mut() = status;

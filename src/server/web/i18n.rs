@@ -11,6 +11,8 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{static_loader, Loader};
 use unic_langid::{langid, LanguageIdentifier};
 
+use crate::util::size::{human_size_in, SizeStyle};
+
 static_loader! {
     static LOCALES = {
         locales: "./locales",
@@ -55,6 +57,16 @@ impl Lang {
             Lang::Az => "Azərbaycanca",
             Lang::Ru => "Русский",
         }
+    }
+
+    /// A size written the way this language writes it (see [`SizeStyle`]).
+    pub fn size(self, bytes: u64) -> String {
+        let style = match self {
+            Lang::En => SizeStyle::English,
+            Lang::Az => SizeStyle::Azerbaijani,
+            Lang::Ru => SizeStyle::Russian,
+        };
+        human_size_in(bytes, style)
     }
 
     fn id(self) -> LanguageIdentifier {
@@ -174,6 +186,81 @@ mod tests {
                     "{}: {id} has an unresolved placeable",
                     lang.code()
                 );
+            }
+        }
+    }
+
+    /// Fails when a text of the guided questions, consent or large-file advice is left in
+    /// English in another language (the completeness check above only sees that it exists),
+    /// or when a language calls testimony by a word the review ruled out.
+    #[test]
+    fn guided_texts_are_translated_and_avoid_the_ruled_out_words() {
+        let en = ids("en");
+        let new: Vec<_> = en
+            .iter()
+            .filter(|id| {
+                [
+                    "guided-",
+                    "consent-",
+                    "receipt-consent",
+                    "receipt-name",
+                    "large-files",
+                ]
+                .iter()
+                .any(|p| id.starts_with(p))
+                    || id.ends_with("-large-files")
+            })
+            .collect();
+        assert!(new.len() > 40, "{new:?}");
+        for lang in [Lang::Az, Lang::Ru] {
+            for id in &new {
+                let (here, english) = (lang.t(id), Lang::En.t(id));
+                // Short answers may match by chance (none do today).
+                assert_ne!(here, english, "{}: {id} is not translated", lang.code());
+            }
+        }
+        // Azerbaijani: not "ifadə" (statements police take) nor "kod adı"; Russian: not
+        // «показания», «под стражей», «кодовое имя» or a Tor Browser level that does not exist.
+        let ruled_out: [(Lang, &[&str]); 2] = [
+            (Lang::Az, &["ifadə", "kod adı", "əməkdaş"]),
+            (
+                Lang::Ru,
+                &[
+                    "показани",
+                    "под стражей",
+                    "кодовое имя",
+                    "кодового имени",
+                    "кодовому имени",
+                    "Наиболее безопасный",
+                    "сотрудник",
+                ],
+            ),
+        ];
+        for (lang, words) in ruled_out {
+            for id in &en {
+                let text = lang.t_args(
+                    id,
+                    &[
+                        ("org", "O".into()),
+                        ("kib", 1.into()),
+                        ("limit", "1".into()),
+                        ("count", 2.into()),
+                        ("day", "2026-01-01".into()),
+                        ("max", 3.into()),
+                    ],
+                );
+                let text = text.to_lowercase();
+                for w in words {
+                    let w = w.to_lowercase();
+                    // At the start of a word: "istifadə" (use) is not "ifadə".
+                    let starts_word = text.match_indices(&w).any(|(at, _)| {
+                        !text[..at]
+                            .chars()
+                            .next_back()
+                            .is_some_and(char::is_alphabetic)
+                    });
+                    assert!(!starts_word, "{}: {id} says {w:?}", lang.code());
+                }
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The source interface: routes, limits and security headers.
 //!
 //! - [`routes`]: every path, once. [`extract`]: the language prefix and the source's session
-//!   as extractors. [`receive`]: the multipart-to-upload pipeline both source forms use.
+//!   as extractors. [`receive`]: the multipart-to-upload pipeline both source forms use, and
+//!   [`guided`]: its guided questions and consent.
 //!   `meter`: the metered upload body. [`derive`]: codename derivations behind their limit.
 //! - Route files, leaves that only render and route: `misc` (landing, health, robots, style),
 //!   `submit` (the first submission), `source` (login, inbox, follow-ups, logout).
@@ -24,6 +25,7 @@ pub mod derive;
 mod error;
 pub mod extract;
 pub mod form_body;
+pub mod guided;
 pub mod i18n;
 pub mod listener;
 mod meter;

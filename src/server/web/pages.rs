@@ -12,10 +12,11 @@ use axum::response::{Html, IntoResponse, Response};
 use fluent_templates::fluent_bundle::FluentValue;
 
 use super::extract::off_onion;
+use super::guided::{LINE_MAX_BYTES, TEXT_MAX_BYTES};
 use super::i18n::{Lang, ALL};
 use super::routes::{self, Route};
 use super::{csrf, AppState, MAX_MESSAGE_BYTES};
-use crate::util::size::human_size;
+use crate::envelope::Consent;
 
 /// One entry of the language switch.
 pub struct LangLink {
@@ -33,7 +34,8 @@ pub struct LangLink {
 pub struct Chrome {
     /// Page language.
     pub lang: Lang,
-    /// Organisation name.
+    /// Organisation name, in the page's language where it has its own (`org_name_az`,
+    /// `org_name_ru`).
     pub org: String,
     /// Page title.
     pub title: String,
@@ -136,7 +138,11 @@ impl Ctx {
             .collect();
         Chrome {
             lang: self.lang,
-            org: state.config.org_name.clone(),
+            org: match self.lang {
+                Lang::En => state.config.org_name.clone(),
+                Lang::Az => state.config.org_name_az.clone(),
+                Lang::Ru => state.config.org_name_ru.clone(),
+            },
             title: String::new(),
             onion_warning: self.onion_warning.clone(),
             langs,
@@ -175,7 +181,8 @@ pub struct LandingPage {
     pub c: Chrome,
 }
 
-/// The fields of the submission form (also on the inbox).
+/// The fields of the submission form (also on the inbox): the message, the guided questions
+/// and consent (`templates/form.html`, field names and values fixed by the SPEC), the files.
 pub struct FormView {
     /// Where it posts.
     pub action: String,
@@ -187,6 +194,13 @@ pub struct FormView {
     pub files_hint: String,
     /// `maxlength` of the textarea, in characters.
     pub max_message_chars: usize,
+    /// `maxlength` of the one-line answers.
+    pub line_max: usize,
+    /// `maxlength` of the multi-line answers.
+    pub text_max: usize,
+    /// The inbox's follow-up form: consent starts at "keep my earlier choice" rather than at
+    /// the most restrictive choice, which the first form preselects.
+    pub followup: bool,
 }
 
 impl FormView {
@@ -204,11 +218,16 @@ impl FormView {
                 "submit-files-hint",
                 &[(
                     "limit",
-                    FluentValue::from(human_size(st.config.max_upload_bytes)),
+                    FluentValue::from(lang.size(st.config.max_upload_bytes)),
                 )],
             ),
             // A character is at least one byte; the server checks bytes.
             max_message_chars: MAX_MESSAGE_BYTES,
+            // A character is at most four bytes: a browser that keeps to these never reaches
+            // an answer's byte cap, only the cap the message and answers share.
+            line_max: LINE_MAX_BYTES / 4,
+            text_max: TEXT_MAX_BYTES / 4,
+            followup: false,
         }
     }
 }
@@ -239,6 +258,32 @@ pub struct ReceiptPage {
     pub codename: Option<String>,
     /// Link back to the inbox, for follow-ups.
     pub back_link: Option<String>,
+    /// What the submission says about consent, in words: the choice, then the name.
+    pub consent_lines: Vec<String>,
+}
+
+/// What a receipt confirms about consent: the choice the submission carries, or that the
+/// earlier one stands (a follow-up that chose nothing), and what it says about the name.
+pub struct ConsentShown {
+    /// The consent sent, if any.
+    pub consent: Option<Consent>,
+    /// The name choice sent, if any.
+    pub consent_name: Option<bool>,
+}
+
+fn consent_lines(lang: Lang, shown: &ConsentShown) -> Vec<String> {
+    let mut lines = vec![match shown.consent {
+        Some(Consent::Records) => lang.t("receipt-consent-records"),
+        Some(Consent::Legal) => lang.t("receipt-consent-legal"),
+        Some(Consent::Publish) => lang.t("receipt-consent-publish"),
+        None => lang.t("receipt-consent-kept"),
+    }];
+    match shown.consent_name {
+        Some(true) => lines.push(lang.t("receipt-name-yes")),
+        Some(false) => lines.push(lang.t("receipt-name-no")),
+        None => {}
+    }
+    lines
 }
 
 /// Renders the receipt page: `heading_id` titles it, `codename` is a new source's (shown once),
@@ -250,9 +295,11 @@ pub fn receipt(
     files: u32,
     codename: Option<String>,
     back_link: Option<String>,
+    consent: &ConsentShown,
 ) -> Response {
     let c = ctx.chrome(st, heading_id);
     render(&ReceiptPage {
+        consent_lines: consent_lines(ctx.lang, consent),
         heading: c.title.clone(),
         files_text: ctx
             .lang
@@ -272,4 +319,6 @@ pub struct ErrorPage {
     pub c: Chrome,
     /// What happened and what to do.
     pub text: String,
+    /// Advice for large files (on the 408 and 413 pages).
+    pub tip: Option<String>,
 }

@@ -12,9 +12,12 @@
 //!   [`PROGRESS_FLOOR`] on average, and no wait lasts longer than [`IDLE_TIMEOUT`] or the
 //!   upload deadline; an upload cut off gets the 408 page and leaves nothing behind.
 //! - The body is read part by part and every byte of a file is handed to the [`Upload`]
-//!   pipeline as it arrives; the message is held only in a zeroised buffer of bounded size until
-//!   it is sealed into the envelope. Nothing from the form is logged. Any failure before
-//!   [`Upload::commit`] returns drops the upload, which removes what it stored.
+//!   pipeline as it arrives; the message and the guided answers ([`super::guided`]) are held
+//!   only in zeroised buffers of bounded size until they are sealed into the envelope: each
+//!   field is capped before it is read, and the message and all answers together stay within
+//!   [`MAX_MESSAGE_BYTES`]. Text fields may come in any order after the token. Nothing from
+//!   the form is logged. Any failure before [`Upload::commit`] returns drops the upload, which
+//!   removes what it stored.
 //! - The disk keeps `min_free_bytes`: checked before a slot's upload starts (for the whole
 //!   announced body) and every `ROOM_CHECK_EVERY` bytes after; beyond it the "full" page.
 //! - A first submission makes a codename and its source record only once everything else has
@@ -32,9 +35,11 @@ use tokio::time::{sleep_until, Instant};
 use zeroize::Zeroizing;
 
 use super::derive::{derive_limited, Wait};
+use super::guided::{self, Answers, CHOICE_MAX_BYTES};
+use super::i18n::Lang;
 use super::meter::{Meter, MeteredBody};
 use super::{csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
-use crate::envelope::SourceInfo;
+use crate::envelope::{Consent, SourceInfo};
 use crate::server::codename;
 use crate::server::upload::Upload;
 
@@ -235,6 +240,13 @@ pub struct Received {
     pub files: u32,
     /// The new source's codename, for a first submission: shown once, never stored.
     pub codename: Option<age::secrecy::SecretString>,
+    /// The consent this submission carries (`None`: a follow-up that kept the earlier
+    /// choice), for the receipt to confirm; held only for this response.
+    pub consent: Option<Consent>,
+    /// Whether the name may be used, as this submission carries it.
+    pub consent_name: Option<bool>,
+    /// True when the submission carries nothing but a consent choice (a follow-up).
+    pub only_consent: bool,
 }
 
 /// Reads the form token, which must be the body's first field, within [`TOKEN_DEADLINE`]:
@@ -261,10 +273,12 @@ async fn first_field_is_token(
 
 /// Receives one submission whose form token is bound to `action`: checks the token and the
 /// honeypot, streams the files into encryption, seals the envelope with the source, commits
-/// durably. `req` is the whole request; its body is read here, metered.
+/// durably. `req` is the whole request; its body is read here, metered. `lang` is the page's
+/// language, which the testimony records.
 pub async fn receive(
     st: &AppState,
     action: &str,
+    lang: Lang,
     req: Request,
     plan: SourcePlan,
 ) -> Result<Received, WebError> {
@@ -283,7 +297,7 @@ pub async fn receive(
     let mut multipart = Multipart::from_request(req, st)
         .await
         .map_err(|_| WebError::BadRequest)?;
-    let result = receive_fields(st, action, &mut multipart, &meter, declared, plan).await;
+    let result = receive_fields(st, action, lang, &mut multipart, &meter, declared, plan).await;
     if let Err(e) = &result {
         if e.read_rest_first() {
             drain(&mut multipart, &meter).await;
@@ -319,6 +333,7 @@ async fn drain(multipart: &mut Multipart, meter: &Meter) {
 async fn receive_fields(
     st: &AppState,
     action: &str,
+    lang: Lang,
     multipart: &mut Multipart,
     meter: &Arc<Meter>,
     declared: Option<u64>,
@@ -348,6 +363,9 @@ async fn receive_fields(
     };
     let mut upload: Option<Upload> = None;
     let mut message: Option<Zeroizing<Vec<u8>>> = None;
+    let mut answers = Answers::new(lang);
+    // Bytes of text (message and answers) read so far, within MAX_MESSAGE_BYTES.
+    let mut text_bytes = 0usize;
     let mut files_bytes = 0u64;
     let mut files = 0u32;
     let mut parts = 1usize;
@@ -369,11 +387,35 @@ async fn receive_fields(
                 }
             }
             "message" if message.is_none() => {
-                message = Some(
-                    limits
-                        .read_field(&mut field, MAX_MESSAGE_BYTES, WebError::MessageTooLong)
-                        .await?,
-                );
+                let v = limits
+                    .read_field(
+                        &mut field,
+                        MAX_MESSAGE_BYTES - text_bytes,
+                        WebError::MessageTooLong,
+                    )
+                    .await?;
+                text_bytes += v.len();
+                message = Some(v);
+            }
+            n if guided::is_text(n) => match answers.text_cap(n) {
+                Some(cap) => {
+                    let v = limits
+                        .read_field(
+                            &mut field,
+                            cap.min(MAX_MESSAGE_BYTES - text_bytes),
+                            WebError::MessageTooLong,
+                        )
+                        .await?;
+                    text_bytes += v.len();
+                    answers.set_text(n, &v)?;
+                }
+                None => limits.skip_field(&mut field).await?,
+            },
+            n if guided::is_choice(n) => {
+                let v = limits
+                    .read_field(&mut field, CHOICE_MAX_BYTES, WebError::BadRequest)
+                    .await?;
+                answers.set_choice(n, &v)?;
             }
             "files" => {
                 let file_name = field.file_name().unwrap_or_default().to_owned();
@@ -438,9 +480,12 @@ async fn receive_fields(
     }
     let message = message.unwrap_or_default();
     let text = std::str::from_utf8(&message).map_err(|_| WebError::BadRequest)?;
-    if text.trim().is_empty() && files == 0 {
+    let first = matches!(plan, SourcePlan::New);
+    let nothing_else = text.trim().is_empty() && files == 0 && !answers.answers_a_question();
+    if nothing_else && !answers.says_something(first) {
         return Err(WebError::Empty);
     }
+
     let text = Zeroizing::new(text.to_owned());
     drop(message);
     let upload = match upload {
@@ -464,8 +509,16 @@ async fn receive_fields(
             (Some(info), Some(derived.lookup), Some(code))
         }
     };
-    upload.commit(text, source, new_source).await?;
-    Ok(Received { files, codename })
+    let testimony = answers.finish(first);
+    let (consent, consent_name) = (testimony.consent, testimony.consent_name);
+    upload.commit(text, testimony, source, new_source).await?;
+    Ok(Received {
+        files,
+        codename,
+        consent,
+        consent_name,
+        only_consent: nothing_else,
+    })
 }
 
 async fn start(st: &AppState) -> Result<Upload, WebError> {

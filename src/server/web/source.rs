@@ -12,6 +12,10 @@
 //! - Replies are decrypted in memory for one request, with the session's identity; a source
 //!   can only list or delete replies under its own reference.
 //! - Every form here carries a token bound to the form and to the session.
+//! - The inbox never shows a source's earlier consent: the server keeps none. Consent travels
+//!   only inside the encrypted envelopes, so the follow-up form offers "keep my earlier choice"
+//!   (sent as no consent at all) beside the three choices, and the receipt confirms what the
+//!   follow-up carried. A follow-up that carries only a new consent is a submission.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
@@ -25,7 +29,7 @@ use zeroize::Zeroize;
 use super::derive::{derive_limited, Wait};
 use super::extract::{LangPrefix, SourceSession};
 use super::i18n::Lang;
-use super::pages::{receipt, render, Chrome, Ctx, FormView};
+use super::pages::{receipt, render, Chrome, ConsentShown, Ctx, FormView};
 use super::receive::{receive, SourcePlan};
 use super::routes::Route;
 use super::session::Sessions;
@@ -188,6 +192,7 @@ async fn inbox(
     }
     let mut form = FormView::new(&st, lang, &Route::InboxSubmit.path(lang));
     form.token = csrf::issue(&st.secret, &binding(Route::InboxSubmit, lang, &session));
+    form.followup = true;
     Ok(render(&InboxPage {
         c: ctx.chrome(&st, "inbox-title"),
         replies,
@@ -269,16 +274,27 @@ async fn inbox_submit(
     let received = receive(
         &st,
         &binding(Route::InboxSubmit, lang, &session),
+        lang,
         req,
         SourcePlan::Existing(session.0.source.clone()),
     )
     .await?;
+    // A follow-up that only changes consent is thanked for the choice, not for a message.
+    let heading = if received.only_consent {
+        "inbox-sent-consent-title"
+    } else {
+        "inbox-sent-title"
+    };
     Ok(receipt(
         &st,
         &ctx,
-        "inbox-sent-title",
+        heading,
         received.files,
         None,
         Some(Route::Inbox.path(lang)),
+        &ConsentShown {
+            consent: received.consent,
+            consent_name: received.consent_name,
+        },
     ))
 }

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use super::extract::LangPrefix;
-use super::pages::{receipt, render, Ctx, FormView, SubmitPage};
+use super::pages::{receipt, render, ConsentShown, Ctx, FormView, SubmitPage};
 use super::receive::{receive, SourcePlan};
 use super::routes::Route;
 use super::{AppState, WebError};
@@ -32,7 +32,7 @@ async fn submit(
     req: Request,
 ) -> Result<Response, WebError> {
     let action = Route::Submit.path(lang);
-    let received = receive(&st, &action, req, SourcePlan::New).await?;
+    let received = receive(&st, &action, lang, req, SourcePlan::New).await?;
     let codename = received
         .codename
         .as_ref()
@@ -44,5 +44,9 @@ async fn submit(
         received.files,
         codename,
         None,
+        &ConsentShown {
+            consent: received.consent,
+            consent_name: received.consent_name,
+        },
     ))
 }

@@ -53,6 +53,7 @@ pub fn submission(
                 reply_recipient: "age1source".to_owned(),
             }),
             reviewers: vec![],
+            testimony: None,
         },
         verified: Verification {
             ciphertext_sha256_ok: true,
