@@ -326,3 +326,33 @@ fn a_photo_with_its_location_gets_a_working_copy_a_warning_and_a_custody_record(
     assert!(log.contains("\"event\":\"working_copy_made\""), "{log}");
     custody(&case).ok();
 }
+
+#[test]
+fn guided_answers_and_the_newest_consent_are_in_the_reading_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("key.txt");
+    let r = keygen_plain(&key);
+    let mut sub = Sub::new("what happened", vec![]);
+    sub.tamper_envelope = Some(|e: &mut witness_drop::envelope::Envelope| {
+        let mut t = witness_drop::envelope::Testimony::new("ru");
+        t.when = Some("весной, <b>в марте</b>".into());
+        t.consent = Some(witness_drop::envelope::Consent::Legal);
+        t.consent_name = Some(false);
+        e.testimony = Some(t);
+    });
+    let built = build_export(&tmp.path().join("export"), &[r], &[sub]);
+    let case = tmp.path().join("case");
+    decrypt(&key, &built.dir, &case).ok();
+    let page = fs::read_to_string(case.join(&built.ids[0]).join("index.html")).unwrap();
+    assert!(page.contains("Guided answers and consent"), "{page}");
+    assert!(page.contains("When it happened"));
+    assert!(
+        page.contains("весной, &lt;b&gt;в марте&lt;/b&gt;"),
+        "escaped"
+    );
+    assert!(page.contains("lawyers and international bodies"));
+    assert!(page.contains("must not be used"));
+    let index = fs::read_to_string(case.join("index.html")).unwrap();
+    assert!(index.contains("Consent (newest choice):"), "{index}");
+    assert!(index.contains("lawyers and international bodies"));
+}

@@ -172,7 +172,11 @@ fn source_card(h: &mut Html, g: &Group<'_>) {
         h.raw(" · ");
         plural(h, g.replies.len(), "reply sent", "replies sent");
     }
-    h.raw("</p>\n<table class=\"history\">\n<caption>Newest first</caption>\n<thead><tr><th scope=\"col\">Day</th><th scope=\"col\">What</th><th scope=\"col\">Files</th><th scope=\"col\">Notes</th></tr></thead>\n<tbody>\n");
+    h.raw("</p>\n");
+    if g.reference.is_some() {
+        consent_line(h, newest_consent(g.subs.iter().map(|s| s.s)));
+    }
+    h.raw("<table class=\"history\">\n<caption>Newest first</caption>\n<thead><tr><th scope=\"col\">Day</th><th scope=\"col\">What</th><th scope=\"col\">Files</th><th scope=\"col\">Notes</th></tr></thead>\n<tbody>\n");
     for entry in g.timeline() {
         match entry {
             Entry::Sub(s) => {
@@ -310,11 +314,7 @@ pub(super) fn submission_page(case: &Case<'_>, folder: &Folder) -> Page {
     }
     h.raw("</section>\n");
 
-    // TESTIMONY: the guided answers and the consent the source gave go here, between the
-    // message and the attachments, once the envelope carries a `testimony` object: each
-    // question as this tool's own text, each answer through `h.block` in a `dir="auto"`
-    // element, and the consent choices said plainly (who may see it, whether it may be used
-    // in court, whether the source may be named).
+    testimony(&mut h, s);
 
     attachments(&mut h, s);
     verification(&mut h, s);
@@ -795,4 +795,117 @@ mod tests {
         assert_eq!(human_size(999_999), "1.0 MB (999,999 bytes)");
         assert!(human_size(u64::MAX).contains("EB"));
     }
+}
+
+/// What a consent choice allows, in plain words for reviewers.
+fn consent_words(c: crate::envelope::Consent) -> &'static str {
+    use crate::envelope::Consent;
+    match c {
+        Consent::Records => "for the organisation's records only",
+        Consent::Legal => {
+            "may also go, without the source's name, to lawyers and international bodies (ECHR, UN)"
+        }
+        Consent::Publish => "may also be published, without the source's name",
+    }
+}
+
+/// The guided answers and consent of a submission, under English labels, with the language
+/// the source answered in.
+fn testimony(h: &mut Html, s: &DecryptedSubmission) {
+    let Some(t) = s.envelope.testimony.as_ref() else {
+        return;
+    };
+    h.raw("<section id=\"testimony\" class=\"part\">\n<h2>Guided answers and consent</h2>\n");
+    h.raw("<p class=\"hint\">Answered in the page's language: <span lang=\"en\">");
+    h.text(&t.lang);
+    h.raw("</span>. Questions the source left unanswered are not shown.</p>\n<dl class=\"testimony\">\n");
+    let texts: [(&str, &Option<String>); 7] = [
+        ("When it happened", &t.when),
+        ("Where", &t.where_),
+        ("Who was responsible", &t.who),
+        ("What was done", &t.acts),
+        (
+            "Injuries and health since, care given or refused",
+            &t.injuries,
+        ),
+        ("Who else saw it or knows", &t.witnesses),
+        ("Complaints made, and what came of them", &t.complaints),
+    ];
+    let mut any = false;
+    if let Some(role) = t.role {
+        any = true;
+        h.raw("<dt>How the source knows</dt><dd>");
+        h.text(match role.as_str() {
+            "self" => "it happened to them",
+            "witness" => "they saw it",
+            "relative" => "a relative of the person",
+            "lawyer" => "a lawyer of the person",
+            _ => "other",
+        });
+        h.raw("</dd>\n");
+    }
+    for (label, value) in texts {
+        if let Some(v) = value.as_deref().filter(|v| !v.trim().is_empty()) {
+            any = true;
+            h.raw("<dt>");
+            h.text(label);
+            h.raw("</dt><dd><div class=\"message\" dir=\"auto\">");
+            h.block(v);
+            h.raw("</div></dd>\n");
+        }
+    }
+    if let Some(d) = t.danger {
+        any = true;
+        h.raw("<dt>In danger now</dt><dd>");
+        h.text(d.as_str());
+        h.raw("</dd>\n");
+    }
+    if !any {
+        h.raw("<dt>Questions</dt><dd>None answered.</dd>\n");
+    }
+    h.raw("<dt>Consent</dt><dd>");
+    match t.consent {
+        Some(c) => h.text(consent_words(c)),
+        None => h.raw(
+            "not given in this submission (an earlier choice stands; with none, records only)",
+        ),
+    }
+    h.raw("</dd>\n<dt>The source's name</dt><dd>");
+    h.raw(match t.consent_name {
+        Some(true) => "may be used",
+        Some(false) => "must not be used",
+        None => "not said in this submission (an earlier choice stands; with none, not to be used)",
+    });
+    h.raw("</dd>\n</dl>\n</section>\n");
+}
+
+/// The newest consent choice of a source: for each of `consent` and `consent_name`, the
+/// newest of their submissions that carries it (by receipt time); with none, the most
+/// restrictive.
+pub(super) fn newest_consent<'a>(
+    subs: impl Iterator<Item = &'a DecryptedSubmission>,
+) -> (crate::envelope::Consent, bool) {
+    let mut all: Vec<&DecryptedSubmission> = subs.collect();
+    all.sort_by(|a, b| b.envelope.received_at.cmp(&a.envelope.received_at));
+    let consent = all
+        .iter()
+        .find_map(|s| s.envelope.testimony.as_ref().and_then(|t| t.consent))
+        .unwrap_or(crate::envelope::Consent::Records);
+    let name = all
+        .iter()
+        .find_map(|s| s.envelope.testimony.as_ref().and_then(|t| t.consent_name))
+        .unwrap_or(false);
+    (consent, name)
+}
+
+/// One line for the top of a source's thread: their newest consent.
+pub(super) fn consent_line(h: &mut Html, consent: (crate::envelope::Consent, bool)) {
+    h.raw("<p class=\"consent\"><strong>Consent (newest choice):</strong> ");
+    h.text(consent_words(consent.0));
+    h.raw(if consent.1 {
+        "; their name may be used."
+    } else {
+        "; their name must not be used."
+    });
+    h.raw("</p>\n");
 }
