@@ -780,23 +780,6 @@ fn unreadable_page(folder: &Folder) -> Page {
     h.finish()
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(999), "999 bytes");
-        assert_eq!(human_size(1234), "1.2 kB (1,234 bytes)");
-        assert_eq!(human_size(1_234_567), "1.2 MB (1,234,567 bytes)");
-        assert_eq!(human_size(999_999), "1.0 MB (999,999 bytes)");
-        assert!(human_size(u64::MAX).contains("EB"));
-    }
-}
-
 /// What a consent choice allows, in plain words for reviewers.
 fn consent_words(c: crate::envelope::Consent) -> &'static str {
     use crate::envelope::Consent;
@@ -908,4 +891,21 @@ pub(super) fn consent_line(h: &mut Html, consent: (crate::envelope::Consent, boo
         "; their name must not be used."
     });
     h.raw("</p>\n");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(1234), "1.2 kB (1,234 bytes)");
+        assert_eq!(human_size(1_234_567), "1.2 MB (1,234,567 bytes)");
+        assert_eq!(human_size(999_999), "1.0 MB (999,999 bytes)");
+        assert!(human_size(u64::MAX).contains("EB"));
+    }
 }
