@@ -193,6 +193,7 @@ fn run() -> Result<()> {
             .arg("--out")
             .arg(&case)
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()?;
         if !st.success() {
             bail!("witness-review decrypt failed");
