@@ -283,6 +283,29 @@ pub struct AttachmentReview {
     pub not_cleaned: Option<String>,
 }
 
+/// Reads up to [`READ_BUF`] bytes from `from` into `buf` (a reused buffer, or a new one): as
+/// many as it gives before its end or an error. Returns the bytes read, and the error if one
+/// stopped it.
+fn fill(from: &mut impl Read, buf: Option<Vec<u8>>) -> (Vec<u8>, Option<io::Error>) {
+    let mut buf = buf.unwrap_or_else(|| Vec::with_capacity(READ_BUF));
+    buf.resize(READ_BUF, 0);
+    let mut filled = 0;
+    let mut failed = None;
+    while filled < buf.len() {
+        match from.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    buf.truncate(filled);
+    (buf, failed)
+}
+
 /// Reads a ciphertext file on a thread of its own, hashing it there, a few MiB ahead of the
 /// decryption that reads from this side: reading and hashing the ciphertext, decrypting, and
 /// hashing and writing the plaintext ([`copy_hashing`]) then all run at once.
@@ -305,24 +328,8 @@ impl<'p> PrefetchReader<'p> {
             let mut hasher = sha2::Sha256::new();
             let mut size = 0u64;
             loop {
-                let mut buf = free_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
-                buf.resize(READ_BUF, 0);
-                let mut filled = 0;
-                let mut failed = None;
-                while filled < buf.len() {
-                    match file.read(&mut buf[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                }
-                buf.truncate(filled);
+                let (buf, failed) = fill(&mut file, free_rx.try_recv().ok());
+                let filled = buf.len();
                 hasher.update(&buf);
                 size += filled as u64;
                 let end = filled == 0;
@@ -449,33 +456,16 @@ fn copy_hashing(mut from: impl Read, to: &File) -> Result<crate::envelope::Diges
             drop(sync_tx);
             Ok(out.finish().1)
         });
-        let mut read_error = None;
-        loop {
-            let mut buf = free_rx
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(READ_BUF));
-            buf.resize(READ_BUF, 0);
-            let mut filled = 0;
-            while filled < buf.len() {
-                match from.read(&mut buf[filled..]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        read_error = Some(e);
-                        break;
-                    }
-                }
-            }
-            buf.truncate(filled);
-            let last = filled == 0 || read_error.is_some();
-            if filled > 0 && full_tx.send(buf).is_err() {
-                break; // the writer failed: its error is below
+        let read_error = loop {
+            let (buf, failed) = fill(&mut from, free_rx.try_recv().ok());
+            let last = buf.is_empty() || failed.is_some();
+            if !buf.is_empty() && full_tx.send(buf).is_err() {
+                break failed; // the writer failed: its error is below
             }
             if last {
-                break;
+                break failed;
             }
-        }
+        };
         drop(full_tx);
         let written = writer
             .join()
