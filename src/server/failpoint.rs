@@ -9,9 +9,10 @@
 //! are separated by commas.
 //!
 //! The points, in the order a submission meets them: `blob.write`, `blob.fsync` (each ciphertext
-//! file), `commit.source` (a new source's journal file), `commit.pending` (the pending ledger
-//! entry), `commit.transaction` (sled), `commit.flush` (sled), `commit.finalize` (the entry made
-//! final: the commit point), `commit.done` (after it, before the receipt).
+//! file), `commit.source` (a new source's journal file), `commit.consent` (the pending consent
+//! note), `commit.pending` (the pending ledger entry), `commit.transaction` (sled),
+//! `commit.flush` (sled), `commit.finalize` (the entry made final: the commit point),
+//! `commit.done` (after it, before the receipt).
 
 use std::io;
 

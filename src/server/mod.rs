@@ -12,6 +12,7 @@
 //! - [`store`]: the sled index, the ledger and the ciphertext files (with [`store::blobfile`]).
 //! - `upload`: one submission's encryption pipeline, from first byte to durable commit.
 //! - [`codename`]: codenames, designations and what the server derives from a codename.
+//! - [`consent_note`]: a source's current consent, sealed to their own key for the inbox.
 //! - [`operator`]: `export`, `import-replies`, `purge`, `check`, `demo`, over the admin socket
 //!   or directly.
 //! - `web`: the source interface (axum).
@@ -20,6 +21,7 @@
 
 pub mod codename;
 pub mod config;
+pub mod consent_note;
 pub mod failpoint;
 pub mod operator;
 pub mod secrets;

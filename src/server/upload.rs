@@ -61,6 +61,7 @@ enum Cmd {
         testimony: Box<Testimony>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
+        note: Option<(String, Vec<u8>)>,
         reply: oneshot::Sender<Result<(), UploadError>>,
     },
 }
@@ -182,13 +183,15 @@ impl Upload {
     /// Seals the envelope, commits and flushes. When this returns `Ok`, the submission is
     /// durable and a receipt may be shown. `new_source` is the lookup id of a source whose
     /// first submission this is: its record (`source`) is stored in the same commit.
-    /// `testimony` (the guided answers and consent) is sealed inside the envelope only.
+    /// `testimony` (the guided answers and consent) is sealed inside the envelope only; `note`
+    /// is the source's new consent note (reference, sealed to the source), when it changed.
     pub async fn commit(
         mut self,
         message: Zeroizing<String>,
         testimony: Testimony,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
+        note: Option<(String, Vec<u8>)>,
     ) -> Result<(), UploadError> {
         if self.in_file {
             self.end_file().await?;
@@ -199,6 +202,7 @@ impl Upload {
             testimony: Box::new(testimony),
             source,
             new_source,
+            note,
             reply,
         })
         .await?;
@@ -298,9 +302,10 @@ impl Worker {
                     testimony,
                     source,
                     new_source,
+                    note,
                     reply,
                 } => {
-                    let result = self.commit(message, *testimony, source, new_source);
+                    let result = self.commit(message, *testimony, source, new_source, note);
                     // A commit that failed and could not be undone keeps its ciphertext: a
                     // record may point to it. The next start reconciles it (see the store).
                     self.committed = matches!(
@@ -347,6 +352,7 @@ impl Worker {
         testimony: Testimony,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
+        note: Option<(String, Vec<u8>)>,
     ) -> Result<(), UploadError> {
         let record = match (new_source, &source) {
             (Some(lookup), Some(info)) => Some((lookup, info.clone())),
@@ -392,7 +398,7 @@ impl Worker {
             sha256: cipher.sha256,
         }];
         blobs.append(&mut self.blobs);
-        self.store.commit(&self.id, blobs, record)?;
+        self.store.commit(&self.id, blobs, record, note)?;
         Ok(())
     }
 }

@@ -67,6 +67,19 @@ fn check_passes(server: &Server) {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
+    // Every source has exactly one consent note, and nothing is left pending.
+    let names = |dir: &str| -> Vec<String> {
+        std::fs::read_dir(server.data().join("journal").join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let (sources, notes) = (names("sources"), names("consent"));
+    assert!(
+        sources.iter().chain(&notes).all(|n| n.ends_with(".json")),
+        "{sources:?} {notes:?}"
+    );
+    assert_eq!(sources.len(), notes.len(), "{sources:?} {notes:?}");
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -161,6 +174,7 @@ matrix! {
     a_failed_ciphertext_write_leaves_nothing: "blob.write", Error;
     a_failed_ciphertext_fsync_leaves_nothing: "blob.fsync", Error;
     a_failed_source_record_leaves_nothing: "commit.source", Error;
+    a_failed_consent_note_leaves_nothing: "commit.consent", Error;
     a_failed_journal_entry_leaves_nothing: "commit.pending", Error;
     a_failed_transaction_is_undone: "commit.transaction", Error;
     a_failed_flush_is_undone: "commit.flush", Error;
@@ -168,6 +182,7 @@ matrix! {
     ended_while_writing_ciphertext: "blob.write", Exit;
     ended_before_the_ciphertext_fsync: "blob.fsync", Exit;
     ended_before_the_source_record: "commit.source", Exit;
+    ended_before_the_consent_note: "commit.consent", Exit;
     ended_before_the_journal_entry: "commit.pending", Exit;
     ended_after_the_transaction: "commit.transaction", Exit;
     ended_before_the_flush: "commit.flush", Exit;

@@ -53,6 +53,13 @@ fn login(server: &Server, lang: &str, codename: &str) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
+/// The element that starts with `marker`, up to its closing tag.
+fn section<'a>(page: &'a str, marker: &str) -> &'a str {
+    let start = page.find(marker).unwrap_or_else(|| panic!("no {marker}"));
+    let end = start + page[start..].find("</div>").unwrap();
+    &page[start..end]
+}
+
 /// The follow-up form's token on an inbox page.
 fn inbox_token(page: &str, lang: &str) -> String {
     let at = page
@@ -195,12 +202,19 @@ fn every_guided_field_is_on_the_submit_and_inbox_forms_in_every_language() {
         assert_eq!(status, 200);
         let what = format!("/{lang}/inbox");
         assert_guided_fields(&inbox, &what);
-        // A returning source keeps their earlier choice unless they choose again.
+        // A returning source sees their current choice (here the default of a submission
+        // without answers), and the follow-up form starts at it.
         assert!(
-            inbox.contains("id=\"consent-keep\" name=\"consent\" value=\"\" checked"),
+            inbox.contains("id=\"consent-records\" name=\"consent\" value=\"records\" checked"),
             "{what}"
         );
-        assert!(!inbox.contains("value=\"records\" checked"), "{what}");
+        assert!(!inbox.contains("id=\"consent-keep\""), "{what}");
+        assert!(
+            inbox.contains("id=\"consent_name\" name=\"consent_name\" value=\"yes\" aria"),
+            "{what}: the name box starts unticked"
+        );
+        let current = section(&inbox, "id=\"consent-current\"");
+        assert_eq!(current.matches("<p>").count(), 2, "{what}: {current}");
         assert!(
             inbox.contains("id=\"large-files\""),
             "{what}: large-file advice"
@@ -356,6 +370,40 @@ fn consent_changed_from_the_inbox_travels_alone_and_keeping_it_sends_none() {
     assert_eq!(subs[0]["testimony"]["consent"], "publish");
     assert_eq!(subs[0]["testimony"]["consent_name"], true);
 
+    // The inbox now shows the new choice, and the form starts at it.
+    let (_, inbox) = get(&server, "/en/inbox", Some(&cookie));
+    let current = section(&inbox, "id=\"consent-current\"");
+    assert!(current.contains("it may also be published"), "{current}");
+    assert!(current.contains("We may use your name"), "{current}");
+    assert!(inbox.contains("value=\"publish\" checked"), "{inbox}");
+    assert!(inbox.contains("value=\"yes\" checked"), "{inbox}");
+    assert!(!inbox.contains("id=\"consent-keep\""));
+    // The server keeps it sealed to the source's own key: nothing readable on disk.
+    let notes: Vec<_> = std::fs::read_dir(server.data().join("journal/consent"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(notes.len(), 1, "one note for the one source");
+    let note = String::from_utf8_lossy(&notes[0]).to_string();
+    assert!(
+        !note.contains("publish") && !note.contains("consent\""),
+        "{note}"
+    );
+
+    // Sending back the choice already made, and nothing else, is nothing to send.
+    let (status, page) = post_followup(
+        &server,
+        "en",
+        &cookie,
+        Multipart::new()
+            .text("token", token.as_bytes())
+            .text("message", b"")
+            .text("consent", b"publish")
+            .text("consent_name", b"yes"),
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Nothing to send"), "{page}");
+
     // Back to the most restrictive choice, alone again.
     let (status, _) = post_followup(
         &server,
@@ -369,6 +417,23 @@ fn consent_changed_from_the_inbox_travels_alone_and_keeping_it_sends_none() {
     let subs = decrypted(&server, "restricted");
     assert_eq!(subs[0]["testimony"]["consent"], "records");
     assert_eq!(subs[0]["testimony"]["consent_name"], false);
+    let (_, inbox) = get(&server, "/en/inbox", Some(&cookie));
+    assert!(inbox.contains("value=\"records\" checked"), "{inbox}");
+    assert!(!inbox.contains("value=\"yes\" checked"), "{inbox}");
+    assert!(section(&inbox, "id=\"consent-current\"").contains("We will not use your name"));
+
+    // A source whose note is gone (one from before notes existed) is told the page cannot
+    // show the choice, and the form keeps it unless they choose again.
+    for e in std::fs::read_dir(server.data().join("journal/consent")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let (_, inbox) = get(&server, "/en/inbox", Some(&cookie));
+    assert!(inbox.contains("cannot show your earlier choice"), "{inbox}");
+    assert!(
+        inbox.contains("id=\"consent-keep\" name=\"consent\" value=\"\" checked"),
+        "{inbox}"
+    );
+    assert!(!inbox.contains("value=\"records\" checked"), "{inbox}");
 
     // A message that keeps the earlier choice carries no consent at all, so it cannot undo
     // the choice that stands.

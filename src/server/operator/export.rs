@@ -181,7 +181,7 @@ mod tests {
             size: payload.len() as u64,
             sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(payload)),
         };
-        store.commit(&id, vec![digest], None).unwrap();
+        store.commit(&id, vec![digest], None, None).unwrap();
         id
     }
 

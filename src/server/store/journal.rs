@@ -22,6 +22,12 @@
 //! - `sources/LOOKUP.json` (the lookup id in hex): a [`SourceInfo`].
 //! - `replies/REPLY_ID.json`: a [`ReplyFile`]: the stored reply, or, once the source deleted it,
 //!   a tombstone that keeps the id known so the reply is never imported again.
+//! - `consent/REFERENCE.json`: a [`NoteFile`]: a source's current consent, sealed to their own
+//!   reply key ([`crate::server::consent_note`]), with the ledger position of the submission
+//!   that set it. Not in sled at all. A commit that changes it writes
+//!   `consent/REFERENCE.SEQ.pending` before its commit point and moves it over the note just
+//!   after; at open, a pending note whose entry is committed is moved into place, any other is
+//!   removed.
 //!
 //! And in each submission's ciphertext folder, `DATA/blobs/ID/exported` holds the day of its
 //! first export.
@@ -118,6 +124,16 @@ pub struct Journal {
     ledger: PathBuf,
     sources: PathBuf,
     replies: PathBuf,
+    consent: PathBuf,
+}
+
+/// A source's current consent note as the journal keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteFile {
+    /// Ledger position of the submission that set it.
+    pub seq: u64,
+    /// The sealed note, hex.
+    pub sealed: String,
 }
 
 impl Journal {
@@ -129,9 +145,15 @@ impl Journal {
             ledger: root.join("ledger"),
             sources: root.join("sources"),
             replies: root.join("replies"),
+            consent: root.join("consent"),
             root,
         };
-        for dir in [&journal.ledger, &journal.sources, &journal.replies] {
+        for dir in [
+            &journal.ledger,
+            &journal.sources,
+            &journal.replies,
+            &journal.consent,
+        ] {
             ensure_private_dir(dir)?;
             remove_durable_temporaries(dir)?;
         }
@@ -329,6 +351,104 @@ impl Journal {
             &to_json(&file)?,
             true,
         )
+    }
+
+    fn note_pending(&self, reference: &str, seq: u64) -> PathBuf {
+        self.consent.join(format!(
+            "{reference}.{}{PENDING}",
+            Self::entry_name(seq, "")
+        ))
+    }
+
+    fn note_final(&self, reference: &str) -> PathBuf {
+        self.consent.join(format!("{reference}{FINAL}"))
+    }
+
+    /// Writes the consent note of the commit now in progress (`REFERENCE.SEQ.pending`).
+    pub fn write_pending_note(&self, reference: &str, seq: u64, sealed: &[u8]) -> io::Result<()> {
+        failpoint::hit("commit.consent")?;
+        let file = NoteFile {
+            seq,
+            sealed: hex::encode(sealed),
+        };
+        let path = self.note_pending(reference, seq);
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| io::Error::other("bad consent note name"))?;
+        write_durable(&self.consent, name, &to_json(&file)?, false)
+    }
+
+    /// Moves a committed submission's pending note over the source's note.
+    pub fn finalize_note(&self, reference: &str, seq: u64) -> io::Result<()> {
+        fs::rename(
+            self.note_pending(reference, seq),
+            self.note_final(reference),
+        )?;
+        sync_dir(&self.consent)
+    }
+
+    /// Removes the pending note of a commit that did not reach its commit point.
+    pub fn discard_note(&self, reference: &str, seq: u64) -> io::Result<()> {
+        if remove_if_there(&self.note_pending(reference, seq))? {
+            sync_dir(&self.consent)?;
+        }
+        Ok(())
+    }
+
+    /// The sealed consent note of the source with `reference`, if any.
+    pub fn note(&self, reference: &str) -> io::Result<Option<Vec<u8>>> {
+        let path = self.note_final(reference);
+        match read_json::<NoteFile>(&path) {
+            Ok(file) => hex::decode(&file.sealed)
+                .map(Some)
+                .map_err(|e| damaged(&path, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Settles the pending notes a crash left: a note whose ledger entry is committed is moved
+    /// into place (unless a newer note is there), any other removed. Returns (moved, removed).
+    pub fn settle_pending_notes(&self) -> io::Result<(usize, usize)> {
+        let (mut moved, mut removed) = (0, 0);
+        for stem in Self::names(&self.consent, PENDING)? {
+            let pending = self.consent.join(format!("{stem}{PENDING}"));
+            let parsed = stem
+                .rsplit_once('.')
+                .and_then(|(r, s)| Some((r.to_owned(), s.parse::<u64>().ok()?)));
+            let committed = match &parsed {
+                Some((_, seq)) => self
+                    .ledger
+                    .join(Self::entry_name(*seq, FINAL))
+                    .try_exists()?,
+                None => false,
+            };
+            let newer_there = match &parsed {
+                Some((reference, seq)) => {
+                    match read_json::<NoteFile>(&self.note_final(reference)) {
+                        Ok(current) => current.seq > *seq,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                        Err(e) => return Err(e),
+                    }
+                }
+                None => false,
+            };
+            match parsed {
+                Some((reference, _)) if committed && !newer_there => {
+                    fs::rename(&pending, self.note_final(&reference))?;
+                    moved += 1;
+                }
+                _ => {
+                    fs::remove_file(&pending)?;
+                    removed += 1;
+                }
+            }
+        }
+        if moved + removed > 0 {
+            sync_dir(&self.consent)?;
+        }
+        Ok((moved, removed))
     }
 
     /// Every reply and tombstone, by reply id.

@@ -426,6 +426,7 @@ impl Store {
         id: &str,
         blobs: Vec<BlobDigest>,
         new_source: Option<([u8; 32], SourceInfo)>,
+        note: Option<(String, Vec<u8>)>,
     ) -> Result<LedgerEntry, StoreError> {
         let raw = id_bytes(id)?;
         let source = match &new_source {
@@ -447,14 +448,24 @@ impl Store {
         if let Some((lookup, info)) = &new_source {
             self.journal.write_pending_source(lookup, info)?;
         }
-        let result = self
-            .journal
-            .write_pending_entry(&entry)
-            .map_err(StoreError::from)
-            .and_then(|()| self.apply_commit(&raw, &entry, source.as_ref()))
-            .and_then(|()| Ok(self.journal.finalize(seq, lookup)?));
+        let note_ref = note.as_ref().map(|(reference, _)| reference.as_str());
+        let result = match &note {
+            Some((reference, sealed)) => self.journal.write_pending_note(reference, seq, sealed),
+            None => Ok(()),
+        }
+        .and_then(|()| self.journal.write_pending_entry(&entry))
+        .map_err(StoreError::from)
+        .and_then(|()| self.apply_commit(&raw, &entry, source.as_ref()))
+        .and_then(|()| Ok(self.journal.finalize(seq, lookup)?));
         match result {
             Ok(()) => {
+                // Committed. The note follows its entry; if moving it fails, the next open
+                // moves it (the pending note of a committed entry is kept).
+                if let Some(reference) = note_ref {
+                    if let Err(e) = self.journal.finalize_note(reference, seq) {
+                        tracing::warn!("could not move a consent note into place: {e}");
+                    }
+                }
                 // What the commit wrote shows its day, not its time ([`stamp`]). Times only:
                 // a failure here changes nothing about the commit.
                 if let Err(e) = self.restamp_commit(&raw) {
@@ -464,7 +475,7 @@ impl Store {
                 let _ = failpoint::hit("commit.done");
                 Ok(entry)
             }
-            Err(e) => match self.undo_commit(&raw, &entry, lookup) {
+            Err(e) => match self.undo_commit(&raw, &entry, lookup, note_ref) {
                 Ok(()) => Err(e),
                 Err(undo) => {
                     *stopped = true;
@@ -543,9 +554,13 @@ impl Store {
         raw: &[u8; 16],
         entry: &LedgerEntry,
         new_source: Option<&[u8; 32]>,
+        note: Option<&str>,
     ) -> Result<(), StoreError> {
         self.undo_in_db(raw, entry, new_source)?;
         self.journal.discard(entry.seq, new_source)?;
+        if let Some(reference) = note {
+            self.journal.discard_note(reference, entry.seq)?;
+        }
         Ok(())
     }
 
@@ -846,6 +861,12 @@ impl Store {
             .map_err(txn_error)
     }
 
+    /// The sealed consent note of the source with `reference` ([`journal::NoteFile`]), if any.
+    pub fn consent_note(&self, reference: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        id_bytes(reference)?;
+        Ok(self.journal.note(reference)?)
+    }
+
     /// The replies to the source with `reference`, newest first.
     pub fn replies_for(&self, reference: &str) -> Result<Vec<ReplyRecord>, StoreError> {
         let r = id_bytes(reference)?;
@@ -935,7 +956,7 @@ mod tests {
             let id = store.begin_upload().unwrap();
             let b0 = write_blob(&store, &id, 0, b"env");
             let b1 = write_blob(&store, &id, 1, &big);
-            store.commit(&id, vec![b0, b1], None).unwrap();
+            store.commit(&id, vec![b0, b1], None, None).unwrap();
             ids.push(id);
         }
         assert_eq!(read(&store, &ids[1], 1), big);
@@ -956,7 +977,7 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             let id = store.begin_upload().unwrap();
             let b = write_blob(&store, &id, 0, b"committed");
-            store.commit(&id, vec![b], None).unwrap();
+            store.commit(&id, vec![b], None, None).unwrap();
             kept = id;
             let pending = store.begin_upload().unwrap();
             write_blob(&store, &pending, 1, &[7u8; 5000]);
@@ -982,7 +1003,9 @@ mod tests {
         for n in [1u8, 2] {
             let id = store.begin_upload().unwrap();
             let b = write_blob(&store, &id, 0, b"e");
-            store.commit(&id, vec![b], Some(([n; 32], src(n)))).unwrap();
+            store
+                .commit(&id, vec![b], Some(([n; 32], src(n))), None)
+                .unwrap();
         }
         assert_eq!(store.source_by_lookup(&[1; 32]).unwrap(), Some(src(1)));
         assert_eq!(store.source_by_lookup(&[3; 32]).unwrap(), None);
@@ -1057,10 +1080,10 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let a = store.begin_upload().unwrap();
         let b0 = write_blob(&store, &a, 0, b"x");
-        store.commit(&a, vec![b0], None).unwrap();
+        store.commit(&a, vec![b0], None, None).unwrap();
         let b = store.begin_upload().unwrap();
         let b1 = write_blob(&store, &b, 0, b"y");
-        store.commit(&b, vec![b1], None).unwrap();
+        store.commit(&b, vec![b1], None, None).unwrap();
         store.mark_exported(std::slice::from_ref(&a)).unwrap();
         assert_eq!(store.purge_exported_before(Day::today()).unwrap(), 0);
         let future = Day::parse("2999-01-01").unwrap();
@@ -1106,7 +1129,7 @@ mod tests {
             let id = store.begin_upload().unwrap();
             let b = write_blob(store, &id, 0, &[n; 40]);
             let new = (ids.len() < 2).then(|| ([n; 32], source(n)));
-            store.commit(&id, vec![b], new).unwrap();
+            store.commit(&id, vec![b], new, None).unwrap();
             ids.push(id);
         }
         store.mark_exported(&ids[..1]).unwrap();
@@ -1164,7 +1187,7 @@ mod tests {
         // Commits go on from the head.
         let id = store.begin_upload().unwrap();
         let b = write_blob(&store, &id, 0, b"after");
-        assert_eq!(store.commit(&id, vec![b], None).unwrap().seq, 3);
+        assert_eq!(store.commit(&id, vec![b], None, None).unwrap().seq, 3);
         crate::ledger::verify_chain(&store.ledger_from(0).unwrap()).unwrap();
     }
 
@@ -1189,13 +1212,70 @@ mod tests {
     }
 
     #[test]
+    fn a_consent_note_changes_exactly_when_its_submission_commits_and_survives_a_lost_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = source(1).reference;
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.consent_note(&r).unwrap(), None);
+            let a = store.begin_upload().unwrap();
+            let b = write_blob(&store, &a, 0, b"first");
+            let new = Some(([1; 32], source(1)));
+            store
+                .commit(&a, vec![b], new, Some((r.clone(), b"note one".to_vec())))
+                .unwrap();
+            assert_eq!(
+                store.consent_note(&r).unwrap().as_deref(),
+                Some(&b"note one"[..])
+            );
+            let c = store.begin_upload().unwrap();
+            let b = write_blob(&store, &c, 0, b"second");
+            // Crashes: a committed entry whose note was not moved yet, and a pending note
+            // of a commit that never reached its commit point.
+            let head = store.head().unwrap().unwrap();
+            let entry = LedgerEntry::new(1, &head.hash, &c, "2026-12-01", vec![b]);
+            store
+                .journal
+                .write_pending_note(&r, 1, b"note two")
+                .unwrap();
+            store.journal.write_pending_entry(&entry).unwrap();
+            store
+                .apply_commit(&id_bytes(&c).unwrap(), &entry, None)
+                .unwrap();
+            store.journal.finalize(1, None).unwrap();
+            store.journal.write_pending_note(&r, 2, b"never").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            (
+                store.reconciled.notes_finished,
+                store.reconciled.notes_discarded
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            store.consent_note(&r).unwrap().as_deref(),
+            Some(&b"note two"[..])
+        );
+        drop(store);
+        // The note is not in sled: a rebuilt database does not change it.
+        fs::remove_dir_all(dir.path().join(DB)).unwrap();
+        let (store, _) = Store::repair(dir.path()).unwrap();
+        assert_eq!(
+            store.consent_note(&r).unwrap().as_deref(),
+            Some(&b"note two"[..])
+        );
+        assert!(store.consent_note("../x").is_err());
+    }
+
+    #[test]
     fn a_commit_interrupted_before_its_commit_point_is_rolled_back_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let (kept, interrupted) = {
             let store = Store::open(dir.path()).unwrap();
             let a = store.begin_upload().unwrap();
             let b = write_blob(&store, &a, 0, b"acknowledged");
-            store.commit(&a, vec![b], None).unwrap();
+            store.commit(&a, vec![b], None, None).unwrap();
             // A crash after sled's flush, before the journal's rename: everything but the
             // commit point is done.
             let id = store.begin_upload().unwrap();
@@ -1230,7 +1310,7 @@ mod tests {
         assert_eq!(store.quarantined().unwrap(), vec![interrupted]);
         let next = store.begin_upload().unwrap();
         let b = write_blob(&store, &next, 0, b"next");
-        assert_eq!(store.commit(&next, vec![b], None).unwrap().seq, 1);
+        assert_eq!(store.commit(&next, vec![b], None, None).unwrap().seq, 1);
         crate::ledger::verify_chain(&store.ledger_from(0).unwrap()).unwrap();
     }
 

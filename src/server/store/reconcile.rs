@@ -8,6 +8,7 @@
 //!   the open fails with [`StoreError::NeedsRepair`] and nothing is changed.
 //! - A commit the journal still has as pending was never acknowledged: it is rolled back from
 //!   sled and the journal, and its ciphertext folder goes to quarantine.
+//! - A consent note a crash left pending is kept exactly when its submission committed.
 //! - A repair never deletes the database it replaces: the damaged folder is renamed
 //!   `db.damaged`, `db.damaged.2`, and so on.
 
@@ -42,6 +43,12 @@ pub struct Reconciled {
     pub replies_restored: usize,
     /// Facts only the database held, written into the journal.
     pub journaled: usize,
+    /// Consent notes of committed submissions a crash left pending, moved into place.
+    #[serde(default)]
+    pub notes_finished: usize,
+    /// Consent notes of commits that never reached their commit point, removed.
+    #[serde(default)]
+    pub notes_discarded: usize,
 }
 
 impl Reconciled {
@@ -64,6 +71,8 @@ impl Reconciled {
             (self.sources_restored, "source(s) restored"),
             (self.replies_restored, "reply record(s) restored"),
             (self.journaled, "record(s) copied into the journal"),
+            (self.notes_finished, "consent note(s) put in place"),
+            (self.notes_discarded, "unfinished consent note(s) removed"),
         ];
         let said: Vec<String> = parts
             .iter()
@@ -143,6 +152,8 @@ impl Store {
             done.sources_discarded += 1;
         }
         self.journal.discard_pending_sources()?;
+        // After the roll-back, so only committed entries count.
+        (done.notes_finished, done.notes_discarded) = self.journal.settle_pending_notes()?;
         done.purges_finished = self.finish_purges()?;
 
         // The ledger: the union of both, which must agree wherever both have an entry.

@@ -11,8 +11,8 @@
 //!   cannot be unticked without JavaScript).
 //! - The answers live only in [`Answers`], which overwrites them when dropped, and then in the
 //!   sealed envelope: nothing here logs, stores or returns a source's words in an error.
-//! - Consent is never stored or remembered outside the envelope: the server cannot tell a
-//!   returning source what they chose before (see [`Answers::finish`]).
+//! - Consent is stored only inside the envelope, and, for the source's own inbox, in a note
+//!   sealed to the source's key ([`crate::server::consent_note`]); never in the clear.
 
 use zeroize::Zeroize;
 
@@ -183,8 +183,9 @@ impl Answers {
     ///   is `consent_name: false`.
     /// - A follow-up that chose a consent carries `consent_name` with it (`false` unless
     ///   ticked); one that kept its earlier choice carries no `consent`, and `consent_name`
-    ///   only when the box was ticked. The server does not know the earlier choice and does
-    ///   not guess it: reviewers take, for each of the two, the newest envelope that has it.
+    ///   only when the box was ticked. The inbox's form starts at the source's current choice
+    ///   when their note is readable, so its follow-ups carry the whole choice; reviewers take,
+    ///   for each of the two, the newest envelope that has it.
     pub fn finish(mut self, first_submission: bool) -> Testimony {
         let mut t = std::mem::replace(&mut self.testimony, Testimony::new(""));
         if first_submission {

@@ -17,6 +17,7 @@ use super::i18n::{Lang, ALL};
 use super::routes::{self, Route};
 use super::{csrf, AppState, MAX_MESSAGE_BYTES};
 use crate::envelope::Consent;
+use crate::server::consent_note::ConsentNote;
 
 /// One entry of the language switch.
 pub struct LangLink {
@@ -198,9 +199,32 @@ pub struct FormView {
     pub line_max: usize,
     /// `maxlength` of the multi-line answers.
     pub text_max: usize,
-    /// The inbox's follow-up form: consent starts at "keep my earlier choice" rather than at
-    /// the most restrictive choice, which the first form preselects.
+    /// The inbox's follow-up form (different consent texts).
     pub followup: bool,
+    /// The consent radio ticked when the page opens: `records` (the most restrictive) on the
+    /// first form, the source's current choice on a follow-up whose choice the session could
+    /// read, and `""` ("keep my earlier choice", shown only then) when it could not.
+    pub consent_checked: &'static str,
+    /// Whether the name box is ticked when the page opens (the source's current choice).
+    pub name_checked: bool,
+}
+
+impl FormView {
+    /// Makes this the inbox's follow-up form, starting at the source's current choice when
+    /// `current` is known.
+    pub fn follow_up(&mut self, current: Option<&ConsentNote>) {
+        self.followup = true;
+        match current.and_then(|n| n.consent) {
+            Some(consent) => {
+                self.consent_checked = consent.as_str();
+                self.name_checked = current.and_then(|n| n.consent_name) == Some(true);
+            }
+            None => {
+                self.consent_checked = "";
+                self.name_checked = false;
+            }
+        }
+    }
 }
 
 impl FormView {
@@ -228,6 +252,8 @@ impl FormView {
             line_max: LINE_MAX_BYTES / 4,
             text_max: TEXT_MAX_BYTES / 4,
             followup: false,
+            consent_checked: Consent::Records.as_str(),
+            name_checked: false,
         }
     }
 }
@@ -271,7 +297,8 @@ pub struct ConsentShown {
     pub consent_name: Option<bool>,
 }
 
-fn consent_lines(lang: Lang, shown: &ConsentShown) -> Vec<String> {
+/// What `shown` says about consent, in words: the choice, then the name.
+pub fn consent_lines(lang: Lang, shown: &ConsentShown) -> Vec<String> {
     let mut lines = vec![match shown.consent {
         Some(Consent::Records) => lang.t("receipt-consent-records"),
         Some(Consent::Legal) => lang.t("receipt-consent-legal"),

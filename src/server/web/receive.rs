@@ -41,14 +41,16 @@ use super::meter::{Meter, MeteredBody};
 use super::{csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::envelope::{Consent, SourceInfo};
 use crate::server::codename;
+use crate::server::consent_note::ConsentNote;
 use crate::server::upload::Upload;
 
 /// Who a submission comes from.
 pub enum SourcePlan {
     /// A first submission: a new codename and source are made when it commits.
     New,
-    /// A logged-in source's follow-up.
-    Existing(SourceInfo),
+    /// A logged-in source's follow-up, with their current consent note if the session could
+    /// open one.
+    Existing(SourceInfo, Option<ConsentNote>),
 }
 
 /// Name of the hidden field only bots fill in.
@@ -485,6 +487,21 @@ async fn receive_fields(
     if nothing_else && !answers.says_something(first) {
         return Err(WebError::Empty);
     }
+    let previous = match &plan {
+        SourcePlan::Existing(_, note) => *note,
+        SourcePlan::New => None,
+    };
+    let mut testimony = answers.finish(first);
+    let note = ConsentNote::after(previous, &testimony);
+    // Written only when this submission says something about consent that changes the note.
+    let says_consent = testimony.consent.is_some() || testimony.consent_name.is_some();
+    let note_changed = says_consent && previous != Some(note);
+    if nothing_else && !note_changed {
+        // A follow-up that only sends back the choice already made.
+        use zeroize::Zeroize;
+        testimony.zeroize();
+        return Err(WebError::Empty);
+    }
 
     let text = Zeroizing::new(text.to_owned());
     drop(message);
@@ -493,7 +510,7 @@ async fn receive_fields(
         None => start(st).await?,
     };
     let (source, new_source, codename) = match plan {
-        SourcePlan::Existing(info) => (Some(info), None, None),
+        SourcePlan::Existing(info, _) => (Some(info), None, None),
         SourcePlan::New => {
             let code = codename::generate().map_err(|e| WebError::Internal(e.to_string()))?;
             let normalised = codename::normalise(age::secrecy::ExposeSecret::expose_secret(&code))
@@ -509,9 +526,14 @@ async fn receive_fields(
             (Some(info), Some(derived.lookup), Some(code))
         }
     };
-    let testimony = answers.finish(first);
     let (consent, consent_name) = (testimony.consent, testimony.consent_name);
-    upload.commit(text, testimony, source, new_source).await?;
+    let note = match (&source, note_changed) {
+        (Some(info), true) => Some(seal_note(&note, info)?),
+        _ => None,
+    };
+    upload
+        .commit(text, testimony, source, new_source, note)
+        .await?;
     Ok(Received {
         files,
         codename,
@@ -519,6 +541,18 @@ async fn receive_fields(
         consent_name,
         only_consent: nothing_else,
     })
+}
+
+/// The source's new consent note, sealed to their reply recipient, with their reference.
+fn seal_note(note: &ConsentNote, info: &SourceInfo) -> Result<(String, Vec<u8>), WebError> {
+    let recipient: age::x25519::Recipient = info
+        .reply_recipient
+        .parse()
+        .map_err(|_| WebError::Internal("a source's reply recipient does not parse".into()))?;
+    let sealed = note
+        .seal(&recipient)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((info.reference.clone(), sealed))
 }
 
 async fn start(st: &AppState) -> Result<Upload, WebError> {

@@ -12,10 +12,12 @@
 //! - Replies are decrypted in memory for one request, with the session's identity; a source
 //!   can only list or delete replies under its own reference.
 //! - Every form here carries a token bound to the form and to the session.
-//! - The inbox never shows a source's earlier consent: the server keeps none. Consent travels
-//!   only inside the encrypted envelopes, so the follow-up form offers "keep my earlier choice"
-//!   (sent as no consent at all) beside the three choices, and the receipt confirms what the
-//!   follow-up carried. A follow-up that carries only a new consent is a submission.
+//! - The inbox shows a source their current consent from their consent note
+//!   ([`crate::server::consent_note`]), opened in memory with the session's identity, and the
+//!   follow-up form starts at that choice. Without a readable note it says it cannot show the
+//!   earlier choice and offers "keep my earlier choice" (sent as no consent at all). A
+//!   follow-up that carries only a new consent is a submission; one that sends back the
+//!   choice already made, and nothing else, is refused as empty.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
@@ -29,13 +31,14 @@ use zeroize::Zeroize;
 use super::derive::{derive_limited, Wait};
 use super::extract::{LangPrefix, SourceSession};
 use super::i18n::Lang;
-use super::pages::{receipt, render, Chrome, ConsentShown, Ctx, FormView};
+use super::pages::{consent_lines, receipt, render, Chrome, ConsentShown, Ctx, FormView};
 use super::receive::{receive, SourcePlan};
 use super::routes::Route;
 use super::session::Sessions;
 use super::{blocking, csrf, AppState, WebError};
 use crate::export::is_valid_id;
 use crate::server::codename;
+use crate::server::consent_note::ConsentNote;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -83,8 +86,26 @@ struct InboxPage {
     c: Chrome,
     replies: Vec<ReplyView>,
     form: FormView,
+    /// The source's current consent in words; empty when the session could not read it.
+    consent_lines: Vec<String>,
     logout_action: String,
     logout_token: String,
+}
+
+/// The session's source's current consent note, opened with its identity. A note that is
+/// missing, damaged or not for this key is `None`; so is a journal that cannot be read (the
+/// inbox still works, and says it cannot show the choice).
+async fn current_note(st: &AppState, session: &SourceSession) -> Option<ConsentNote> {
+    let store = st.store.clone();
+    let reference = session.0.source.reference.clone();
+    match blocking("consent note", move || store.consent_note(&reference)).await {
+        Ok(Some(sealed)) => ConsentNote::open(&sealed, &session.0.identity),
+        Ok(None) => None,
+        Err(_) => {
+            tracing::warn!("could not read a consent note");
+            None
+        }
+    }
 }
 
 fn login_page(st: &AppState, ctx: &Ctx, lang: Lang, failed: bool) -> Response {
@@ -190,13 +211,25 @@ async fn inbox(
             text,
         });
     }
+    let note = current_note(&st, &session).await;
     let mut form = FormView::new(&st, lang, &Route::InboxSubmit.path(lang));
     form.token = csrf::issue(&st.secret, &binding(Route::InboxSubmit, lang, &session));
-    form.followup = true;
+    form.follow_up(note.as_ref());
+    let consent_lines = match note {
+        Some(n) => consent_lines(
+            lang,
+            &ConsentShown {
+                consent: n.consent,
+                consent_name: n.consent_name,
+            },
+        ),
+        None => Vec::new(),
+    };
     Ok(render(&InboxPage {
         c: ctx.chrome(&st, "inbox-title"),
         replies,
         form,
+        consent_lines,
         logout_token: csrf::issue(&st.secret, &binding(Route::Logout, lang, &session)),
         logout_action: Route::Logout.path(lang),
     }))
@@ -271,12 +304,13 @@ async fn inbox_submit(
     session: SourceSession,
     req: Request,
 ) -> Result<Response, WebError> {
+    let note = current_note(&st, &session).await;
     let received = receive(
         &st,
         &binding(Route::InboxSubmit, lang, &session),
         lang,
         req,
-        SourcePlan::Existing(session.0.source.clone()),
+        SourcePlan::Existing(session.0.source.clone(), note),
     )
     .await?;
     // A follow-up that only changes consent is thanked for the choice, not for a message.
