@@ -771,10 +771,24 @@ fn guided_testimony_and_consent_with_javascript_off_in_every_language() {
         driver.send_keys(&field, &codename);
         driver.click(&driver.find("form button[type='submit']"));
         driver.wait_for("#no-replies", 60);
-        let keep = driver.find("input#consent-keep");
+        // The source's current choice is shown, and the form starts at it.
+        driver.find("#consent-current");
+        assert!(driver.try_find("input#consent-keep").is_none(), "{lang}");
+        let (current, named) = if lang == "az" {
+            ("legal", true)
+        } else {
+            ("records", false)
+        };
+        let radio = driver.find(&format!("input#consent-{current}"));
         assert!(
-            driver.attribute(&keep, "checked").is_some(),
-            "{lang}: keep is preselected"
+            driver.attribute(&radio, "checked").is_some(),
+            "{lang}: the current choice is preselected"
+        );
+        let name_box = driver.find("input#consent_name");
+        assert_eq!(
+            driver.attribute(&name_box, "checked").is_some(),
+            named,
+            "{lang}: the name box shows the current choice"
         );
         driver.screenshot(&shots, &format!("{lang}-inbox"));
         driver.screenshot_narrow(&shots, &format!("{lang}-inbox"));
@@ -783,12 +797,22 @@ fn guided_testimony_and_consent_with_javascript_off_in_every_language() {
         driver.screenshot(&shots, &format!("{lang}-inbox-open"));
         driver.screenshot_narrow(&shots, &format!("{lang}-inbox-open"));
         if lang == "az" {
-            // A follow-up that only changes consent.
+            // A follow-up that only changes consent, and takes back the name.
             driver.click(&driver.find("label[for='consent-publish']"));
+            driver.click(&driver.find("label[for='consent_name']"));
             driver.click(&driver.find("form[action='/az/inbox/submit'] button[type='submit']"));
             driver.wait_for("#receipt", 60);
             driver.screenshot(&shots, "az-receipt-followup");
             driver.screenshot_narrow(&shots, "az-receipt-followup");
+            // Back in the inbox, the new choice stands.
+            driver.goto(&server.url("/az/inbox"));
+            driver.wait_for("#consent-current", 60);
+            let publish = driver.find("input#consent-publish");
+            assert!(driver.attribute(&publish, "checked").is_some());
+            let name_box = driver.find("input#consent_name");
+            assert!(driver.attribute(&name_box, "checked").is_none());
+            driver.screenshot(&shots, "az-inbox-changed");
+            driver.screenshot_narrow(&shots, "az-inbox-changed");
         }
 
         // The 413 page: a file over this server's small limit.
