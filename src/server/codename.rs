@@ -198,9 +198,31 @@ fn designation_with(
 }
 
 /// A new designation, for reviewers to refer to a source: a random adjective and a random
-/// noun ("amber heron"). Not unique: the source's reference is.
+/// noun ("amber heron"). New sources get one no other source has ([`unused_designation`]);
+/// the source's reference is what is unique.
 pub fn designation() -> Result<String, CodenameError> {
     designation_with(uniform)
+}
+
+/// Draws of a designation before a taken one is accepted.
+pub const DESIGNATION_TRIES: usize = 64;
+
+/// A designation for which `in_use` says no, drawn with `draw`, so reviewers never see two
+/// sources under one name. After [`DESIGNATION_TRIES`] draws that are all taken (with some
+/// 100,000 sources), the last is used: the reference, not the designation, tells sources
+/// apart.
+pub fn unused_designation<E>(
+    mut draw: impl FnMut() -> Result<String, E>,
+    mut in_use: impl FnMut(&str) -> Result<bool, E>,
+) -> Result<String, E> {
+    let mut last = draw()?;
+    for _ in 1..DESIGNATION_TRIES {
+        if !in_use(&last)? {
+            return Ok(last);
+        }
+        last = draw()?;
+    }
+    Ok(last)
 }
 
 /// The canonical form of typed input: lower case, all white space removed.
@@ -280,6 +302,29 @@ pub fn identity_line(identity: &age::x25519::Identity) -> SecretString {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_designation_is_one_no_other_source_has() {
+        let taken = ["amber heron", "quiet harbour"];
+        let mut drawn = ["amber heron", "quiet harbour", "gentle river"].into_iter();
+        let d = unused_designation::<CodenameError>(
+            || Ok(drawn.next().unwrap_or("none").to_owned()),
+            |d| Ok(taken.contains(&d)),
+        )
+        .unwrap();
+        assert_eq!(d, "gentle river");
+        // When every draw is taken, the last one is used rather than failing.
+        let mut n = 0;
+        let d = unused_designation::<CodenameError>(
+            || {
+                n += 1;
+                Ok(format!("d{n}"))
+            },
+            |_| Ok(true),
+        )
+        .unwrap();
+        assert_eq!(d, format!("d{DESIGNATION_TRIES}"));
+    }
+
     use std::collections::HashSet;
 
     use super::*;

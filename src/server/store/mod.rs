@@ -778,6 +778,19 @@ impl Store {
         Ok(out)
     }
 
+    /// True when a source already has `designation`. A scan of the sources (a few hundred
+    /// bytes each), done once per new source.
+    pub fn designation_in_use(&self, designation: &str) -> Result<bool, StoreError> {
+        for item in self.sources.iter() {
+            let (_, v) = item?;
+            let info: SourceInfo = serde_json::from_slice(&v).map_err(corrupt)?;
+            if info.designation == designation {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The source with this lookup id (derived from a codename), if any.
     pub fn source_by_lookup(&self, lookup: &[u8; 32]) -> Result<Option<SourceInfo>, StoreError> {
         match self.sources.get(lookup)? {
@@ -1209,6 +1222,20 @@ mod tests {
         fs::remove_dir_all(dir.path().join(DB)).unwrap();
         let (store, _) = Store::repair(dir.path()).unwrap();
         assert_eq!(snapshot(&store), before);
+    }
+
+    #[test]
+    fn a_designation_is_in_use_once_its_source_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.designation_in_use("amber heron").unwrap());
+        let a = store.begin_upload().unwrap();
+        let b = write_blob(&store, &a, 0, b"first");
+        store
+            .commit(&a, vec![b], Some(([1; 32], source(1))), None)
+            .unwrap();
+        assert!(store.designation_in_use("amber heron").unwrap());
+        assert!(!store.designation_in_use("quiet harbour").unwrap());
     }
 
     #[test]

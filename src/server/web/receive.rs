@@ -38,10 +38,11 @@ use super::derive::{derive_limited, Wait};
 use super::guided::{self, Answers, CHOICE_MAX_BYTES};
 use super::i18n::Lang;
 use super::meter::{Meter, MeteredBody};
-use super::{csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
+use super::{blocking, csrf, AppState, WebError, IDLE_TIMEOUT, MAX_MESSAGE_BYTES};
 use crate::envelope::{Consent, SourceInfo};
 use crate::server::codename;
 use crate::server::consent_note::ConsentNote;
+use crate::server::store::StoreError;
 use crate::server::upload::Upload;
 
 /// Who a submission comes from.
@@ -519,8 +520,7 @@ async fn receive_fields(
             let info = SourceInfo {
                 reference: crate::export::new_id()
                     .map_err(|e| WebError::Internal(e.to_string()))?,
-                designation: codename::designation()
-                    .map_err(|e| WebError::Internal(e.to_string()))?,
+                designation: unique_designation(st).await?,
                 reply_recipient: derived.reply_identity.to_public().to_string(),
             };
             (Some(info), Some(derived.lookup), Some(code))
@@ -541,6 +541,20 @@ async fn receive_fields(
         consent_name,
         only_consent: nothing_else,
     })
+}
+
+/// A designation no other source has ([`codename::unused_designation`]). Two first
+/// submissions in the same moment could still draw the same one (about one chance in 100,000).
+async fn unique_designation(st: &AppState) -> Result<String, WebError> {
+    let store = st.store.clone();
+    blocking("designation", move || {
+        let draw = || {
+            codename::designation()
+                .map_err(|e| StoreError::from(std::io::Error::other(e.to_string())))
+        };
+        codename::unused_designation(draw, |d| store.designation_in_use(d))
+    })
+    .await
 }
 
 /// The source's new consent note, sealed to their reply recipient, with their reference.
