@@ -13,7 +13,7 @@ use crate::keys::{KeysError, LiveRecipients};
 use crate::server::config::Config;
 use crate::server::operator::socket;
 use crate::server::secrets::{InstanceSecret, SecretError, SECRET_FILE};
-use crate::server::store::{stamp, Store, StoreError};
+use crate::server::store::{pool, stamp, Store, StoreError};
 use crate::server::web::{self, AppState};
 
 /// What `serve` prints on stdout once its socket is bound, followed by the address
@@ -113,12 +113,18 @@ pub fn serve(config: Config, demo: DemoKeys) -> Result<(), ServeError> {
     let secret = InstanceSecret::load_or_create(&config.data_dir, store.source_count())?;
     restamp_now(&store);
     let restamper = store.clone();
+    // The store's open filled the pool of empty files and folders (store::pool); it is
+    // topped up again only on the marks below: the day's first, and any after it ran low.
+    let mut refills = pool::Refills::starting(std::time::SystemTime::now());
     // Every file's times to its day, on the clock's multiples of RESTAMP_EVERY (see
     // store::stamp); the thread ends with the process.
     let _ = std::thread::Builder::new()
         .name("restamp".into())
         .spawn(move || loop {
             std::thread::sleep(stamp::until_next_restamp(std::time::SystemTime::now()));
+            if let Err(e) = refills.at_mark(restamper.pool(), std::time::SystemTime::now()) {
+                tracing::warn!("could not refill the pool of empty files: {e}");
+            }
             restamp_now(&restamper);
         });
     let state = AppState::new(config, recipients, store.clone(), secret);

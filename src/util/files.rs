@@ -4,7 +4,9 @@
 //! - Files are created with `O_EXCL` (never over a file, folder or symbolic link that exists,
 //!   and a symbolic link is never followed) and mode 0600; folders with mode 0700. The mode is
 //!   set at creation, never changed afterwards, so there is no moment at which another user
-//!   could open them.
+//!   could open them. [`write_durable_with`] takes its temporary file from the caller instead
+//!   (the server's pool of empty private files, made the same way ahead of time), and like
+//!   [`write_durable`] moves it into place without replacing anything unless asked to.
 //! - Reads of untrusted files are capped: a file longer than its cap is refused after reading at
 //!   most one byte more than the cap, so memory stays bounded whatever the file holds. What is
 //!   read lands in a buffer that is zeroised when dropped (it may hold testimony or keys).
@@ -103,6 +105,67 @@ pub fn write_durable(dir: &Path, name: &str, bytes: &[u8], replace: bool) -> io:
     sync_dir(dir)
 }
 
+/// [`write_durable`] with the temporary file made by `new_file` instead of created here: it
+/// gets a path `dir/.NAME.XXXXXXXXXXXX.tmp` (the form [`remove_durable_temporaries`] removes)
+/// that does not exist, and must return a file open for writing there, empty, mode 0600 (for
+/// example an entry of the server's pool of files made ahead of time, moved to that path). On
+/// any error the temporary is removed.
+pub fn write_durable_with(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    replace: bool,
+    new_file: impl Fn(&Path) -> io::Result<File>,
+) -> io::Result<()> {
+    use std::io::Write;
+    let mut attempts = 0;
+    let (tmp, mut file) = loop {
+        let mut salt = [0u8; 6];
+        getrandom::fill(&mut salt).map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp = dir.join(format!(
+            ".{name}.{}{DURABLE_TEMP_SUFFIX}",
+            hex::encode(salt)
+        ));
+        match new_file(&tmp) {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let target = dir.join(name);
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            if replace {
+                std::fs::rename(&tmp, &target)
+            } else {
+                rename_noreplace(&tmp, &target)
+            }
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)
+}
+
+/// Moves `from` to `to` unless something is at `to` (`AlreadyExists`), atomically
+/// (`renameat2` with `RENAME_NOREPLACE`). Where the file system lacks that flag, a file is
+/// linked under the new name and then unlinked under the old one, which no more replaces.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Removes the temporaries an interrupted [`write_durable`] left in `dir`; returns how many.
 pub fn remove_durable_temporaries(dir: &Path) -> io::Result<usize> {
     let mut removed = 0;
@@ -135,7 +198,7 @@ pub fn open_regular_file(path: &Path) -> io::Result<(File, Metadata)> {
             "not a regular file (a symbolic link, folder or device)",
         ));
     }
-    let file = File::open(path)?;
+    let file = open_without_atime(path)?;
     let after = file.metadata()?;
     if !after.file_type().is_file() || !same_file(&before, &after) {
         return Err(io::Error::new(
@@ -144,6 +207,28 @@ pub fn open_regular_file(path: &Path) -> io::Result<(File, Metadata)> {
         ));
     }
     Ok((file, after))
+}
+
+/// Opens `path` for reading without changing its access time where the system allows it
+/// (Linux's `O_NOATIME`, for files this user owns), so reading the server's files (a consent
+/// note, on every inbox view) leaves their times as the server's restamps set them;
+/// elsewhere, or for a file of another user, a plain open.
+fn open_without_atime(path: &Path) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOATIME.bits() as i32;
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+        {
+            Ok(file) => return Ok(file),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error()) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    File::open(path)
 }
 
 #[cfg(unix)]
@@ -229,6 +314,38 @@ mod tests {
         assert!(open_regular_file(dir.path()).is_err());
         assert!(create_new_private_file(&link).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"x");
+    }
+
+    #[test]
+    fn write_durable_with_writes_into_the_file_it_is_given_and_never_replaces_unless_asked() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let made = std::cell::RefCell::new(Vec::new());
+        let maker = |tmp: &Path| {
+            let name = tmp.file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(
+                name.starts_with(".f.") && name.ends_with(DURABLE_TEMP_SUFFIX),
+                "{name}"
+            );
+            let file = create_new_private_file(tmp)?;
+            made.borrow_mut().push(file.metadata()?.ino());
+            Ok(file)
+        };
+        write_durable_with(dir.path(), "f", b"one", false, maker).unwrap();
+        let f = dir.path().join("f");
+        assert_eq!(std::fs::read(&f).unwrap(), b"one");
+        assert_eq!(
+            made.borrow().last(),
+            Some(&std::fs::metadata(&f).unwrap().ino())
+        );
+        let err = write_durable_with(dir.path(), "f", b"two", false, maker).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&f).unwrap(), b"one");
+        write_durable_with(dir.path(), "f", b"three", true, maker).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"three");
+        // No temporary is left, the refused one included.
+        assert_eq!(remove_durable_temporaries(dir.path()).unwrap(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

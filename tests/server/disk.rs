@@ -1,4 +1,5 @@
-//! What a seized disk shows (issue 13): sizes padded to buckets.
+//! What a seized disk shows (issue 13): sizes padded to buckets, times at midnight, and no
+//! file or folder born after the server started.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -141,4 +142,132 @@ fn after_submissions_every_entry_of_the_data_folder_shows_midnight_not_the_time(
     }
     assert!(checked > 20, "{checked}");
     assert!(wrong.is_empty(), "not at midnight: {wrong:?}");
+}
+
+/// Every entry under `root` (itself included), each folder listed after its own metadata was
+/// taken (listing a folder sets its access time): `(path, metadata)`.
+fn entries_with_metadata(root: &std::path::Path) -> Vec<(PathBuf, std::fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        out.push((dir.clone(), std::fs::symlink_metadata(&dir).unwrap()));
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let m = std::fs::symlink_metadata(entry.path()).unwrap();
+            if m.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((entry.path(), m));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn nothing_in_the_data_folder_is_born_after_the_start_and_every_time_shows_midnight() {
+    use crate::source::{codename_of, get_with, import, login, post_form, token_in, write_reply};
+    use std::time::{Duration, SystemTime};
+    const TEST: &str =
+        "nothing_in_the_data_folder_is_born_after_the_start_and_every_time_shows_midnight";
+    let server = Server::start(Opts::default());
+    if std::fs::metadata(server.data())
+        .and_then(|m| m.created())
+        .is_err()
+    {
+        if std::env::var("WITNESS_DROP_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{TEST}: birth times not supported here (WITNESS_DROP_REQUIRE_TOOLS=1)");
+        }
+        eprintln!("SKIPPED: {TEST}: birth times not supported here");
+        return;
+    }
+    let up = SystemTime::now();
+    // Birth times have nanoseconds, but leave no doubt about which side of `up` they fall.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // A first submission with an attachment (a folder, the envelope, the attachment unpadded
+    // then padded, the source's record and the ledger entry, each through a temporary).
+    let (status, page) = post_multipart(
+        &server,
+        "/en/submit",
+        Multipart::for_form(&server, "/en/submit")
+            .text("message", b"first testimony")
+            .file("photo.jpg", &random_bytes(20_000)),
+    );
+    assert_eq!(status, 200, "{page}");
+    let codename = codename_of(&page);
+    // An export (the exported marker), and a reply imported (a journal file).
+    let out = server.decrypt(&server.export("e1"), "d1");
+    let replies = write_reply(&server, &only_submission(&out), "a reply", "r");
+    assert!(import(&server, &replies).contains("imported 1 reply"));
+    // A follow-up from the inbox, with a file, and the reply deleted (its tombstone).
+    let cookie = login(&server, &codename).0.expect("login");
+    let inbox = get_with(&server, "/en/inbox", &cookie).text().unwrap();
+    let (ct, body) = Multipart::new()
+        .text("token", token_in(&inbox, "/en/inbox/submit").as_bytes())
+        .text("message", b"more")
+        .file("more.txt", &random_bytes(3000))
+        .finish();
+    let r = client()
+        .post(server.url("/en/inbox/submit"))
+        .header("cookie", &cookie)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let reply_id = inbox
+        .split("id=\"reply-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let del = format!("/en/inbox/replies/{reply_id}/delete");
+    assert_eq!(
+        post_form(&server, &del, &cookie, &token_in(&inbox, &del)).status(),
+        303
+    );
+    server.export("e2");
+
+    let midnight = midnight();
+    let mut born_after = Vec::new();
+    let mut not_midnight = Vec::new();
+    let all = entries_with_metadata(&server.data());
+    for (path, m) in &all {
+        // Every entry, sled's own files included: none is left out.
+        if m.created().unwrap() >= up {
+            born_after.push(path.strip_prefix(server.data()).unwrap().to_owned());
+        }
+        if (m.is_file() || m.is_dir())
+            && (m.modified().unwrap() != midnight || m.accessed().unwrap() != midnight)
+        {
+            not_midnight.push(path.strip_prefix(server.data()).unwrap().to_owned());
+        }
+    }
+    let written = [
+        "blobs",
+        "journal/ledger/00000000000000000001.json",
+        "journal/replies",
+    ];
+    for w in written {
+        assert!(server.data().join(w).exists(), "{w}");
+    }
+    assert!(all.len() > 1000, "the pool is there: {}", all.len());
+    // (Listing a folder sets its access time: only after the walk.)
+    assert_eq!(server.blob_folders(), 2);
+    assert!(
+        born_after.is_empty(),
+        "born after the start: {born_after:?}"
+    );
+    assert!(not_midnight.is_empty(), "not at midnight: {not_midnight:?}");
+    // Everything came from the pool, as `check` says.
+    let o = server.drop_cmd(&["check"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{said}");
+    assert!(
+        said.contains("0 created outside the pool since the server started"),
+        "{said}"
+    );
 }

@@ -18,7 +18,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// The codename on a receipt page.
-fn codename_of(receipt: &str) -> String {
+pub(crate) fn codename_of(receipt: &str) -> String {
     let at = receipt
         .find("id=\"codename\">")
         .expect("receipt shows a codename")
@@ -41,7 +41,7 @@ fn first_submission(server: &Server, message: &str) -> String {
 }
 
 /// Logs in; returns the session cookie (name=value) or None, and the page on failure.
-fn login(server: &Server, codename: &str) -> (Option<String>, String) {
+pub(crate) fn login(server: &Server, codename: &str) -> (Option<String>, String) {
     let token = form_token(server, "/en/login");
     let r = client()
         .post(server.url("/en/login"))
@@ -79,7 +79,7 @@ fn login(server: &Server, codename: &str) -> (Option<String>, String) {
     (None, body)
 }
 
-fn get_with(server: &Server, path: &str, cookie: &str) -> reqwest::blocking::Response {
+pub(crate) fn get_with(server: &Server, path: &str, cookie: &str) -> reqwest::blocking::Response {
     client()
         .get(server.url(path))
         .header("cookie", cookie)
@@ -87,7 +87,7 @@ fn get_with(server: &Server, path: &str, cookie: &str) -> reqwest::blocking::Res
         .unwrap()
 }
 
-fn token_in(page: &str, action: &str) -> String {
+pub(crate) fn token_in(page: &str, action: &str) -> String {
     let at = page
         .find(&format!("action=\"{action}\""))
         .unwrap_or_else(|| panic!("no form {action}"));
@@ -96,7 +96,7 @@ fn token_in(page: &str, action: &str) -> String {
     rest[t..].split('"').next().unwrap().to_owned()
 }
 
-fn post_form(
+pub(crate) fn post_form(
     server: &Server,
     path: &str,
     cookie: &str,
@@ -111,7 +111,7 @@ fn post_form(
         .unwrap()
 }
 
-fn write_reply(
+pub(crate) fn write_reply(
     server: &Server,
     sub: &std::path::Path,
     text: &str,
@@ -139,7 +139,7 @@ fn write_reply(
     dir
 }
 
-fn import(server: &Server, dir: &std::path::Path) -> String {
+pub(crate) fn import(server: &Server, dir: &std::path::Path) -> String {
     let o = server.drop_cmd(&["import-replies", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -87,6 +87,26 @@ impl CheckReport {
                 self.counts.ledger_entries
             ),
         ];
+        let pool = &self.counts.pool;
+        out.push(format!(
+            "pool: {} empty file(s) and {} folder(s) made ahead of time; {} created outside the pool since {}{}",
+            pool.ready.files,
+            pool.ready.folders,
+            pool.created_outside,
+            if self.reached == super::Connection::REMOTE {
+                "the server started"
+            } else {
+                "this command opened the data folder"
+            },
+            if pool.removed_at_open > 0 {
+                format!(
+                    "; {} entries that were not what the pool makes were taken out at open",
+                    pool.removed_at_open
+                )
+            } else {
+                String::new()
+            }
+        ));
         if self.counts.reconciled.changed() {
             out.push(format!(
                 "database: when it was last opened: {}",

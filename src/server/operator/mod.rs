@@ -43,10 +43,13 @@ impl Connection {
         }
     }
 
+    /// What [`Connection::describe`] says of the running server's socket.
+    pub const REMOTE: &'static str = "through the running server";
+
     /// "through the running server" or "directly".
     pub fn describe(&self) -> &'static str {
         match self {
-            Connection::Remote(_) => "through the running server",
+            Connection::Remote(_) => Self::REMOTE,
             Connection::Local(_) => "directly (no server running)",
         }
     }

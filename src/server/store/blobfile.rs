@@ -1,8 +1,9 @@
 //! Writing one ciphertext file: durable, with its size and SHA-256, at the speed of the disk.
 //!
 //! Invariants:
-//! - Only ciphertext passes through here (the store's invariant). The file is created new
-//!   (never overwrites), mode 0600.
+//! - Only ciphertext passes through here (the store's invariant). The file is new (created
+//!   here, or taken from the store's pool of empty files by the caller; never over one that
+//!   exists), mode 0600.
 //! - [`BlobWriter::finish`] returns only after every byte is written and the file is fsynced;
 //!   the size and SHA-256 it returns are of exactly the bytes in the file, in order.
 //! - Memory is bounded whatever the file size: at most [`POOL`] buffers of [`BUFFER`] bytes
@@ -124,8 +125,13 @@ pub enum WriterFault {
 impl BlobWriter {
     /// Creates `path` (it must not exist), mode 0600, and starts the writer's threads.
     pub fn create(path: &Path) -> io::Result<BlobWriter> {
+        Self::from_file(create_new_private_file(path)?, path)
+    }
+
+    /// Writes into `file`, new and empty at `path` (the store takes it from its pool, see
+    /// [`super::pool`]), and starts the writer's threads.
+    pub fn from_file(file: File, path: &Path) -> io::Result<BlobWriter> {
         let shown = path.to_path_buf();
-        let file = create_new_private_file(path)?;
         let (tx, hash_rx) = sync_channel::<Buf>(POOL);
         let (io_tx, io_rx) = sync_channel::<Buf>(POOL);
         let (free_tx, free) = sync_channel::<Buf>(POOL);

@@ -6,8 +6,10 @@
 //! ciphertext folders.
 //!
 //! Invariants:
-//! - A file here is written whole or not at all ([`write_durable`]: a temporary file, fsynced,
-//!   moved into place, the folder fsynced), and always before sled is told the same fact.
+//! - A file here is written whole or not at all ([`write_durable_with`]: a temporary file,
+//!   fsynced, moved into place, the folder fsynced), and always before sled is told the same
+//!   fact. The temporary is an empty file taken from the store's pool ([`super::pool`]), so
+//!   no journal file is born when it is written.
 //! - A committed ledger entry is `ledger/SEQ.json` and is never changed or removed. While a
 //!   commit is in progress its entry is `ledger/SEQ.pending` (and a new source's record is
 //!   `sources/LOOKUP.pending`); the commit's last step makes them final, the source first. At
@@ -38,13 +40,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::ReplyRecord;
+use super::pool::Pool;
+use super::{stamp, ReplyRecord};
 use crate::envelope::SourceInfo;
 use crate::ledger::LedgerEntry;
 use crate::server::failpoint;
 use crate::util::files::{
     ensure_private_dir, open_regular_file, read_capped, remove_durable_temporaries, sync_dir,
-    write_durable, Capped,
+    write_durable_with, Capped,
 };
 
 /// The journal's folder inside the data folder.
@@ -125,6 +128,7 @@ pub struct Journal {
     sources: PathBuf,
     replies: PathBuf,
     consent: PathBuf,
+    pool: Pool,
 }
 
 /// A source's current consent note as the journal keeps it.
@@ -138,8 +142,8 @@ pub struct NoteFile {
 
 impl Journal {
     /// Opens the journal in `data_dir`, creating its folders, and removes the temporaries an
-    /// interrupted write left.
-    pub fn open(data_dir: &Path) -> io::Result<Journal> {
+    /// interrupted write left. Its files are taken from `pool`.
+    pub fn open(data_dir: &Path, pool: Pool) -> io::Result<Journal> {
         let root = data_dir.join(JOURNAL);
         let journal = Journal {
             ledger: root.join("ledger"),
@@ -147,6 +151,7 @@ impl Journal {
             replies: root.join("replies"),
             consent: root.join("consent"),
             root,
+            pool,
         };
         for dir in [
             &journal.ledger,
@@ -166,14 +171,46 @@ impl Journal {
         &self.root
     }
 
-    /// True when the journal holds at least one ledger entry, source or reply (final or not).
-    pub fn has_anything(&self) -> io::Result<bool> {
-        for dir in [&self.ledger, &self.sources, &self.replies] {
-            if fs::read_dir(dir)?.next().transpose()?.is_some() {
-                return Ok(true);
-            }
+    /// Writes `dir/name` whole ([`write_durable_with`]), its temporary taken from the pool.
+    fn write(&self, dir: &Path, name: &str, bytes: &[u8], replace: bool) -> io::Result<()> {
+        write_durable_with(dir, name, bytes, replace, |tmp| self.pool.take_file(tmp))
+    }
+
+    /// Restamps what a commit wrote ([`stamp`]): its ledger entry and, for a first
+    /// submission, the source's record, the source's consent note if it changed, their
+    /// folders and the journal's own.
+    pub fn restamp_commit(
+        &self,
+        seq: u64,
+        new_source: Option<&[u8; 32]>,
+        note: Option<&str>,
+    ) -> io::Result<()> {
+        stamp::restamp(&self.ledger.join(Self::entry_name(seq, FINAL)))?;
+        stamp::restamp(&self.ledger)?;
+        if let Some(lookup) = new_source {
+            stamp::restamp(&self.sources.join(format!("{}{FINAL}", hex::encode(lookup))))?;
+            stamp::restamp(&self.sources)?;
         }
-        Ok(false)
+        if let Some(reference) = note {
+            match stamp::restamp(&self.note_final(reference)) {
+                // Not moved into place yet: the next open does, and the next mark restamps.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                other => {
+                    other?;
+                }
+            }
+            stamp::restamp(&self.consent)?;
+        }
+        stamp::restamp(&self.root)?;
+        Ok(())
+    }
+
+    /// Restamps a reply's file (imported or deleted), its folder and the journal's own.
+    pub fn restamp_reply(&self, id: &str) -> io::Result<()> {
+        stamp::restamp(&self.replies.join(format!("{id}{FINAL}")))?;
+        stamp::restamp(&self.replies)?;
+        stamp::restamp(&self.root)?;
+        Ok(())
     }
 
     fn entry_name(seq: u64, suffix: &str) -> String {
@@ -199,14 +236,14 @@ impl Journal {
     pub fn write_pending_entry(&self, entry: &LedgerEntry) -> io::Result<()> {
         failpoint::hit("commit.pending")?;
         let name = Self::entry_name(entry.seq, PENDING);
-        write_durable(&self.ledger, &name, &to_json(entry)?, false)
+        self.write(&self.ledger, &name, &to_json(entry)?, false)
     }
 
     /// Writes a new source's record while its first submission commits (`LOOKUP.pending`).
     pub fn write_pending_source(&self, lookup: &[u8; 32], info: &SourceInfo) -> io::Result<()> {
         failpoint::hit("commit.source")?;
         let name = format!("{}{PENDING}", hex::encode(lookup));
-        write_durable(&self.sources, &name, &to_json(info)?, false)
+        self.write(&self.sources, &name, &to_json(info)?, false)
     }
 
     /// The commit point: makes the pending source (if any), then the pending entry, final.
@@ -294,7 +331,7 @@ impl Journal {
     /// Writes a committed entry the journal lacks (a database from before the journal).
     pub fn add_entry(&self, entry: &LedgerEntry) -> io::Result<()> {
         let name = Self::entry_name(entry.seq, FINAL);
-        write_durable(&self.ledger, &name, &to_json(entry)?, false)
+        self.write(&self.ledger, &name, &to_json(entry)?, false)
     }
 
     /// Every source's record, by lookup id.
@@ -313,12 +350,12 @@ impl Journal {
     /// Writes a source's record the journal lacks (a database from before the journal).
     pub fn add_source(&self, lookup: &[u8; 32], info: &SourceInfo) -> io::Result<()> {
         let name = format!("{}{FINAL}", hex::encode(lookup));
-        write_durable(&self.sources, &name, &to_json(info)?, false)
+        self.write(&self.sources, &name, &to_json(info)?, false)
     }
 
     /// Stores a reply; `false` when a reply (or tombstone) with this id is already there.
     pub fn add_reply(&self, file: &ReplyFile, id: &str) -> io::Result<bool> {
-        match write_durable(
+        match self.write(
             &self.replies,
             &format!("{id}{FINAL}"),
             &to_json(file)?,
@@ -345,7 +382,7 @@ impl Journal {
             reference: reference.to_owned(),
             id: id.to_owned(),
         };
-        write_durable(
+        self.write(
             &self.replies,
             &format!("{id}{FINAL}"),
             &to_json(&file)?,
@@ -376,7 +413,7 @@ impl Journal {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| io::Error::other("bad consent note name"))?;
-        write_durable(&self.consent, name, &to_json(&file)?, false)
+        self.write(&self.consent, name, &to_json(&file)?, false)
     }
 
     /// Moves a committed submission's pending note over the source's note.
@@ -462,9 +499,32 @@ impl Journal {
     }
 }
 
-/// Writes the exported marker into a submission's ciphertext folder, unless it is there.
-pub fn mark_exported(blob_dir: &Path, day: &str) -> io::Result<()> {
-    match write_durable(blob_dir, EXPORTED, day.as_bytes(), false) {
+/// True when the journal in `data_dir` holds at least one ledger entry, source or reply (final
+/// or pending). Reads only: it may run before the database's lock is taken.
+pub fn holds_anything(data_dir: &Path) -> io::Result<bool> {
+    let root = data_dir.join(JOURNAL);
+    for sub in ["ledger", "sources", "replies"] {
+        match fs::read_dir(root.join(sub)) {
+            Ok(entries) => {
+                for entry in entries {
+                    // Not the temporaries of an interrupted write.
+                    if !entry?.file_name().to_string_lossy().starts_with('.') {
+                        return Ok(true);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// Writes the exported marker into a submission's ciphertext folder, unless it is there; its
+/// temporary is taken from `pool`.
+pub fn mark_exported(pool: &Pool, blob_dir: &Path, day: &str) -> io::Result<()> {
+    let take = |tmp: &Path| pool.take_file(tmp);
+    match write_durable_with(blob_dir, EXPORTED, day.as_bytes(), false, take) {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         other => other,
     }

@@ -20,6 +20,10 @@
 //!   that cannot be undone stops all further commits until restart
 //!   ([`StoreError::Uncertain`], ciphertext kept), and the next open rolls back what the
 //!   journal still has as pending.
+//! - Every file and folder the store makes after open (a submission's folder and files, the
+//!   journal's files and their temporaries, the exported marker) is taken from the [`pool`],
+//!   made ahead of time, so none is born when a submission arrives; and everything it wrote
+//!   is restamped right after ([`stamp`]), and only that.
 //! - A ciphertext folder without a record is left by a crash or a failed commit:
 //!   `Store::sweep` moves it to `DATA/quarantine/` at every open, never deletes it (it is
 //!   ciphertext only, and a commit whose outcome was uncertain may be what a reviewer needs);
@@ -44,7 +48,8 @@
 //! - `DATA/journal/`: see [`journal`].
 //! - `DATA/blobs/ID/0.age` (envelope), `DATA/blobs/ID/N.age` (attachment N), `DATA/blobs/ID/exported`
 //!   (the day of the first export): mode 0600, folders 0700. `DATA/quarantine/ID/`: folders
-//!   moved there by `Store::sweep`. `DATA/purging/ID/`: a purge in progress.
+//!   moved there by `Store::sweep`. `DATA/purging/ID/`: a purge in progress (the folder made
+//!   at open). `DATA/pool/`: see [`pool`].
 
 use std::fs::{self, File};
 use std::io;
@@ -57,6 +62,7 @@ use sled::Transactional;
 
 pub mod blobfile;
 pub mod journal;
+pub mod pool;
 mod reconcile;
 pub mod stamp;
 
@@ -65,9 +71,10 @@ use crate::envelope::SourceInfo;
 use crate::export::{is_valid_id, LedgerHead};
 use crate::ledger::{BlobDigest, LedgerEntry, GENESIS};
 use crate::server::failpoint;
-use crate::util::files::{create_private_dir, ensure_private_dir, sync_dir};
+use crate::util::files::{ensure_private_dir, sync_dir};
 pub use blobfile::BlobWriter;
 use journal::{Journal, ReplyFile};
+use pool::{Pool, PoolCounts};
 pub use reconcile::{Reconciled, RepairReport};
 
 /// sled's page cache. Its default (1 GiB) would dwarf the server; sled holds only small records.
@@ -148,6 +155,9 @@ pub struct StoreCounts {
     /// What the last open put right.
     #[serde(default)]
     pub reconciled: Reconciled,
+    /// The pool of empty files and folders ([`pool`]).
+    #[serde(default)]
+    pub pool: PoolCounts,
 }
 
 /// The database.
@@ -162,6 +172,8 @@ pub struct Store {
     replies: sled::Tree,
     replies_seen: sled::Tree,
     journal: Journal,
+    pool: Pool,
+    data: PathBuf,
     blobs: PathBuf,
     quarantine: PathBuf,
     purging: PathBuf,
@@ -244,9 +256,9 @@ impl Store {
 
     fn open_with(data_dir: &Path, rebuilding: bool) -> Result<Store, StoreError> {
         ensure_private_dir(data_dir)?;
-        let journal = Journal::open(data_dir)?;
         let path = data_dir.join(DB);
-        if !rebuilding && fs::symlink_metadata(&path).is_err() && journal.has_anything()? {
+        if !rebuilding && fs::symlink_metadata(&path).is_err() && journal::holds_anything(data_dir)?
+        {
             return Err(StoreError::NeedsRepair(format!(
                 "is missing ({}), while the journal holds submissions",
                 path.display()
@@ -266,6 +278,11 @@ impl Store {
                 sled::Error::Io(io) => StoreError::Io(io),
                 other => StoreError::NeedsRepair(format!("does not open ({other})")),
             })?;
+        // Only now that sled's lock says no other process has the data folder: the pool (first,
+        // so that everything written from here on is taken from it), then the journal, whose
+        // open removes the temporaries of interrupted writes.
+        let pool = Pool::open(data_dir)?;
+        let journal = Journal::open(data_dir, pool.clone())?;
         let tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| StoreError::NeedsRepair(format!("does not open ({e})")))
@@ -278,15 +295,19 @@ impl Store {
             refs: tree("refs")?,
             replies: tree("replies")?,
             replies_seen: tree("replies_seen")?,
+            data: data_dir.to_path_buf(),
             blobs: data_dir.join("blobs"),
             quarantine: data_dir.join(QUARANTINE),
             purging: data_dir.join(PURGING),
             journal,
+            pool,
             db,
             commit_lock: Arc::new(Mutex::new(false)),
             reconciled: Reconciled::default(),
         };
         ensure_private_dir(&store.blobs)?;
+        // Made now, at open, rather than at the first purge.
+        ensure_private_dir(&store.purging)?;
         store.reconciled = store.reconcile().map_err(|e| match e {
             StoreError::Corrupt(why) => StoreError::NeedsRepair(why),
             StoreError::Db(sled::Error::Corruption { .. }) => {
@@ -354,13 +375,18 @@ impl Store {
     pub fn begin_upload(&self) -> Result<String, StoreError> {
         let id = crate::export::new_id().map_err(|e| corrupt(format!("random: {e}")))?;
         let dir = self.blob_dir(&id_bytes(&id)?);
-        create_private_dir(&dir)?;
+        self.pool.take_folder(&dir)?;
         Ok(id)
+    }
+
+    /// A writer of the new file `path`, taken from the pool.
+    fn new_blob_file(&self, path: &Path) -> Result<BlobWriter, StoreError> {
+        Ok(BlobWriter::from_file(self.pool.take_file(path)?, path)?)
     }
 
     /// A new file for the ciphertext of `blob` of upload `id` (0: envelope, N: attachment N).
     pub fn blob_writer(&self, id: &str, blob: u16) -> Result<BlobWriter, StoreError> {
-        Ok(BlobWriter::create(&self.blob_path(id, blob)?)?)
+        self.new_blob_file(&self.blob_path(id, blob)?)
     }
 
     /// A new file for the unpadded ciphertext of attachment `blob` of upload `id`
@@ -369,7 +395,7 @@ impl Store {
         let path = self
             .blob_dir(&id_bytes(id)?)
             .join(format!("{blob}.unpadded"));
-        Ok(BlobWriter::create(&path)?)
+        self.new_blob_file(&path)
     }
 
     /// Writes `N.age` as the padded copy of `N.unpadded` ([`crate::pad::repad`], with the
@@ -385,7 +411,7 @@ impl Store {
         let unpadded = dir.join(format!("{blob}.unpadded"));
         let file = File::open(&unpadded)?;
         let len = file.metadata()?.len();
-        let mut writer = BlobWriter::create(&dir.join(format!("{blob}.age")))?;
+        let mut writer = self.new_blob_file(&dir.join(format!("{blob}.age")))?;
         crate::pad::repad(file, len, key, &mut writer)?;
         let digest = writer.finish()?;
         fs::remove_file(&unpadded)?;
@@ -409,9 +435,12 @@ impl Store {
     pub fn abort_upload(&self, id: &str) -> Result<(), StoreError> {
         let dir = self.blob_dir(&id_bytes(id)?);
         match fs::remove_dir_all(dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
         }
+        // The folders it took from and removed from.
+        self.restamp_paths(&[], &[&self.blobs, self.pool.dir()]);
+        Ok(())
     }
 
     /// Commits an upload whose blobs are all written and finished (see the module comment for
@@ -468,7 +497,7 @@ impl Store {
                 }
                 // What the commit wrote shows its day, not its time ([`stamp`]). Times only:
                 // a failure here changes nothing about the commit.
-                if let Err(e) = self.restamp_commit(&raw) {
+                if let Err(e) = self.restamp_commit(&raw, seq, lookup, note_ref) {
                     tracing::warn!("could not set the times of a commit's files: {e}");
                 }
                 // Committed: only `exit` means anything here (a crash before the receipt).
@@ -486,25 +515,56 @@ impl Store {
         }
     }
 
-    /// Restamps what a commit wrote: its folder and files, the folders they are in, the
-    /// journal and the database.
-    fn restamp_commit(&self, raw: &[u8; 16]) -> io::Result<()> {
+    /// Restamps what a commit wrote, and nothing else, so that its cost does not grow with
+    /// the number of submissions: its folder and files, `blobs/`, the pool folder it took
+    /// from, the journal files it wrote and their folders, sled's files and the data folder.
+    fn restamp_commit(
+        &self,
+        raw: &[u8; 16],
+        seq: u64,
+        new_source: Option<&[u8; 32]>,
+        note: Option<&str>,
+    ) -> io::Result<()> {
         stamp::restamp_tree(&self.blob_dir(raw))?;
         stamp::restamp(&self.blobs)?;
-        stamp::restamp_tree(self.journal.root())?;
-        if let Some(data) = self.blobs.parent() {
-            stamp::restamp_tree(&data.join(DB))?;
-            stamp::restamp(data)?;
-        }
+        stamp::restamp(self.pool.dir())?;
+        self.journal.restamp_commit(seq, new_source, note)?;
+        self.restamp_db()
+    }
+
+    /// Restamps sled's files (a handful, and one per value too large for its log: never one
+    /// per submission), then the data folder.
+    fn restamp_db(&self) -> io::Result<()> {
+        stamp::restamp_tree(&self.data.join(DB))?;
+        stamp::restamp(&self.data)?;
         Ok(())
+    }
+
+    /// Restamps the trees `trees` and the entries `single`, then sled's files and the data
+    /// folder; a failure is logged (times only: nothing is at stake but them).
+    fn restamp_paths(&self, trees: &[PathBuf], single: &[&Path]) {
+        let restamp = || -> io::Result<()> {
+            for tree in trees {
+                stamp::restamp_tree(tree)?;
+            }
+            for path in single {
+                stamp::restamp(path)?;
+            }
+            self.restamp_db()
+        };
+        if let Err(e) = restamp() {
+            tracing::warn!("could not set the times of the files just written: {e}");
+        }
     }
 
     /// Restamps the whole data folder ([`stamp`]); returns how many entries changed.
     pub fn restamp_all(&self) -> io::Result<usize> {
-        match self.blobs.parent() {
-            Some(data) => stamp::restamp_tree(data),
-            None => Ok(0),
-        }
+        stamp::restamp_tree(&self.data)
+    }
+
+    /// The pool of empty files and folders, for its refills ([`pool::Refills`]).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// The sled part of a commit: one transaction, then a flush.
@@ -667,22 +727,26 @@ impl Store {
     }
 
     /// Marks submissions exported today (only those not yet marked): the marker file in each
-    /// folder first, then the records; then flushes.
+    /// folder first, then the records; then flushes. Then restamps their folders (the marker,
+    /// and the access times the export's reads set), the pool folder and sled's files.
     pub fn mark_exported(&self, ids: &[String]) -> Result<(), StoreError> {
         let today = Day::today().to_string();
+        let mut folders = Vec::new();
         for id in ids {
             let raw = id_bytes(id)?;
             let Some(v) = self.subs.get(raw)? else {
                 return Err(StoreError::NotFound(id.clone()));
             };
             let mut rec: SubmissionRecord = serde_json::from_slice(&v).map_err(corrupt)?;
+            folders.push(self.blob_dir(&raw));
             if rec.exported.is_none() {
-                journal::mark_exported(&self.blob_dir(&raw), &today)?;
+                journal::mark_exported(&self.pool, &self.blob_dir(&raw), &today)?;
                 rec.exported = Some(today.clone());
                 self.subs.insert(raw, json(&rec)?)?;
             }
         }
         self.db.flush()?;
+        self.restamp_paths(&folders, &[self.pool.dir()]);
         Ok(())
     }
 
@@ -708,6 +772,7 @@ impl Store {
         sync_dir(&self.purging)?;
         sync_dir(&self.blobs)?;
         self.finish_purges()?;
+        self.restamp_paths(&[], &[&self.blobs, &self.purging]);
         Ok(gone.len())
     }
 
@@ -753,6 +818,7 @@ impl Store {
             ledger_entries: self.head()?.map_or(0, |h| h.seq + 1),
             quarantined: self.quarantined()?.len(),
             reconciled: self.reconciled.clone(),
+            pool: self.pool.counts(),
         })
     }
 
@@ -821,6 +887,7 @@ impl Store {
             }
             self.put_reply(&rid, &file)?;
             self.db.flush()?;
+            self.restamp_reply(reply_id);
             return Ok(match file {
                 ReplyFile::Stored { .. } => ImportOutcome::Imported,
                 ReplyFile::Deleted { .. } => ImportOutcome::AlreadyImported,
@@ -845,6 +912,7 @@ impl Store {
         self.meta.insert("reply_seq", &(seq + 1).to_be_bytes())?;
         self.put_reply(&rid, &file)?;
         self.db.flush()?;
+        self.restamp_reply(reply_id);
         Ok(ImportOutcome::Imported)
     }
 
@@ -880,6 +948,15 @@ impl Store {
         Ok(self.journal.note(reference)?)
     }
 
+    /// Restamps what importing or deleting a reply wrote: its journal file and folders, the
+    /// pool folder, sled's files and the data folder.
+    fn restamp_reply(&self, reply_id: &str) {
+        if let Err(e) = self.journal.restamp_reply(reply_id) {
+            tracing::warn!("could not set the times of a reply's file: {e}");
+        }
+        self.restamp_paths(&[], &[self.pool.dir()]);
+    }
+
     /// The replies to the source with `reference`, newest first.
     pub fn replies_for(&self, reference: &str) -> Result<Vec<ReplyRecord>, StoreError> {
         let r = id_bytes(reference)?;
@@ -902,6 +979,7 @@ impl Store {
         self.journal.delete_reply(reference, reply_id)?;
         self.replies.remove(key)?;
         self.db.flush()?;
+        self.restamp_reply(reply_id);
         Ok(true)
     }
 
@@ -979,6 +1057,161 @@ mod tests {
         assert_eq!(store.head().unwrap().unwrap().hash, ledger[2].hash);
         let subs = store.submissions().unwrap();
         assert_eq!(subs.iter().map(|s| s.0.clone()).collect::<Vec<_>>(), ids);
+        assert!(store.check_files().unwrap().is_empty());
+    }
+
+    /// The inode numbers of every entry in the pool folder.
+    fn pool_inodes(dir: &Path) -> std::collections::BTreeSet<u64> {
+        use std::os::unix::fs::MetadataExt;
+        fs::read_dir(dir.join(pool::POOL))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().ino())
+            .collect()
+    }
+
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(path).unwrap().ino()
+    }
+
+    #[test]
+    fn every_file_and_folder_a_submission_export_and_reply_write_comes_from_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let pooled = pool_inodes(dir.path());
+        let id = store.begin_upload().unwrap();
+        let b0 = write_blob(&store, &id, 0, b"envelope");
+        let b1 = write_blob(&store, &id, 1, &[5u8; 3000]);
+        let lookup = [4u8; 32];
+        store
+            .commit(&id, vec![b0, b1], Some((lookup, source(4))), None)
+            .unwrap();
+        store.mark_exported(std::slice::from_ref(&id)).unwrap();
+        let (r, rid) = (source(4).reference, hex::encode([6u8; 16]));
+        store.import_reply(&r, &rid, b"ct").unwrap();
+        let blob_dir = dir.path().join("blobs").join(&id);
+        let journal = dir.path().join(journal::JOURNAL);
+        let mut written = vec![
+            blob_dir.clone(),
+            blob_dir.join("0.age"),
+            blob_dir.join("1.age"),
+            blob_dir.join(journal::EXPORTED),
+            journal.join("ledger").join(format!("{:020}.json", 0)),
+            journal
+                .join("sources")
+                .join(format!("{}.json", hex::encode(lookup))),
+            journal.join("replies").join(format!("{rid}.json")),
+        ];
+        for path in &written {
+            assert!(
+                pooled.contains(&inode(path)),
+                "{} not from the pool",
+                path.display()
+            );
+        }
+        // A deleted reply's tombstone replaces its file with another entry of the pool.
+        let before = inode(&written[6]);
+        assert!(store.delete_reply(&r, &rid).unwrap());
+        assert_ne!(inode(&written[6]), before);
+        assert!(pooled.contains(&inode(&written[6])));
+        assert_eq!(store.counts().unwrap().pool.created_outside, 0);
+        // Nothing taken is still in the pool, and nothing is left of the temporaries.
+        let left = pool_inodes(dir.path());
+        written.truncate(6);
+        assert!(written.iter().all(|p| !left.contains(&inode(p))));
+        for sub in ["ledger", "sources", "replies"] {
+            for e in fs::read_dir(journal.join(sub)).unwrap() {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                assert!(!name.starts_with('.'), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_commit_restamps_what_it_wrote_and_nothing_older() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let first = store.begin_upload().unwrap();
+        let b = write_blob(&store, &first, 0, b"first");
+        store.commit(&first, vec![b], None, None).unwrap();
+        // An earlier entry whose times are not at midnight (as between two marks).
+        let old = dir
+            .path()
+            .join(journal::JOURNAL)
+            .join("ledger")
+            .join(format!("{:020}.json", 0));
+        let old_blob = dir.path().join("blobs").join(&first).join("0.age");
+        let odd = stamp::midnight_of(SystemTime::now()) + Duration::from_secs(3_661);
+        for p in [&old, &old_blob] {
+            File::open(p)
+                .unwrap()
+                .set_times(fs::FileTimes::new().set_modified(odd).set_accessed(odd))
+                .unwrap();
+        }
+        let id = store.begin_upload().unwrap();
+        let b = write_blob(&store, &id, 0, b"second");
+        store
+            .commit(&id, vec![b], Some(([8; 32], source(8))), None)
+            .unwrap();
+        let midnight = stamp::midnight_of(SystemTime::now());
+        let new = [
+            dir.path().join("blobs").join(&id),
+            dir.path().join("blobs").join(&id).join("0.age"),
+            dir.path().join("blobs"),
+            dir.path().join(pool::POOL),
+            dir.path().join(journal::JOURNAL).join("ledger"),
+            old.with_file_name(format!("{:020}.json", 1)),
+            dir.path().join(journal::JOURNAL).join("sources"),
+            dir.path().join(DB),
+            dir.path().to_path_buf(),
+        ];
+        for p in &new {
+            assert_eq!(
+                fs::metadata(p).unwrap().modified().unwrap(),
+                midnight,
+                "{p:?}"
+            );
+        }
+        // The older entries were not walked: the commit's cost does not grow with them.
+        for p in [&old, &old_blob] {
+            assert_eq!(fs::metadata(p).unwrap().modified().unwrap(), odd, "{p:?}");
+        }
+        // The mark's restamp puts them right.
+        store.restamp_all().unwrap();
+        assert_eq!(fs::metadata(&old).unwrap().modified().unwrap(), midnight);
+    }
+
+    #[test]
+    fn the_pool_is_neither_swept_nor_reconciled_nor_repaired_away() {
+        let names = |dir: &Path| -> Vec<String> {
+            let mut v: Vec<String> = fs::read_dir(dir.join(pool::POOL))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            v.sort();
+            v
+        };
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            populate(&store);
+        }
+        // Topped up again by the next open.
+        drop(Store::open(dir.path()).unwrap());
+        let before = names(dir.path());
+        assert_eq!(before.len(), pool::TARGET.files + pool::TARGET.folders);
+        let store = Store::open(dir.path()).unwrap();
+        assert!(!store.reconciled.changed(), "{:?}", store.reconciled);
+        assert!(store.quarantined().unwrap().is_empty());
+        assert_eq!(names(dir.path()), before, "the pool kept as it was");
+        drop(store);
+        fs::remove_dir_all(dir.path().join(DB)).unwrap();
+        let (store, report) = Store::repair(dir.path()).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.submissions, 3);
+        assert!(store.quarantined().unwrap().is_empty());
+        assert_eq!(names(dir.path()), before);
         assert!(store.check_files().unwrap().is_empty());
     }
 

@@ -217,7 +217,7 @@ impl Store {
                         serde_json::from_slice(&v).map_err(super::corrupt)?;
                     match (&rec.exported, marker) {
                         (Some(day), None) => {
-                            journal::mark_exported(&dir, day)?;
+                            journal::mark_exported(&self.pool, &dir, day)?;
                             done.journaled += 1;
                         }
                         (None, Some(day)) => {
