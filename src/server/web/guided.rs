@@ -9,12 +9,13 @@
 //! - A choice outside its fixed set is refused ([`WebError::BadRequest`]); an empty choice is
 //!   "not answered" (the forms offer "I would rather not say" as an empty value, since a radio
 //!   cannot be unticked without JavaScript).
-//! - The answers live only in [`Answers`], which overwrites them when dropped, and then in the
-//!   sealed envelope: nothing here logs, stores or returns a source's words in an error.
+//! - The answers live only in [`Answers`], which overwrites them when dropped, then in the
+//!   zeroised testimony [`Answers::finish`] returns, and then in the sealed envelope: nothing
+//!   here logs, stores or returns a source's words in an error.
 //! - Consent is never stored or remembered outside the envelope: the server cannot tell a
 //!   returning source what they chose before (see [`Answers::finish`]).
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::i18n::Lang;
 use super::WebError;
@@ -185,8 +186,8 @@ impl Answers {
     ///   ticked); one that kept its earlier choice carries no `consent`, and `consent_name`
     ///   only when the box was ticked. The server does not know the earlier choice and does
     ///   not guess it: reviewers take, for each of the two, the newest envelope that has it.
-    pub fn finish(mut self, first_submission: bool) -> Testimony {
-        let mut t = std::mem::replace(&mut self.testimony, Testimony::new(""));
+    pub fn finish(mut self, first_submission: bool) -> Zeroizing<Testimony> {
+        let mut t = Zeroizing::new(std::mem::replace(&mut self.testimony, Testimony::new("")));
         if first_submission {
             t.consent.get_or_insert(Consent::Records);
         }
