@@ -16,7 +16,8 @@
 //!   list, excluded words included) normalises and derives exactly as it did, and still logs
 //!   in.
 //! - A codename is shown once, on the receipt page, and never stored, logged or put in a
-//!   cookie.
+//!   cookie. In memory it is a `SecretString`, and [`generate`] and [`normalise`] build it in
+//!   zeroised strings sized up front, so no growth leaves a copy behind.
 //! - What the server keeps is derived with Argon2id ([`ARGON2_M_KIB`] KiB, [`ARGON2_T`] passes,
 //!   [`ARGON2_P`] lanes) from the normalised codename, salted with the instance secret: a lookup
 //!   id (to find the source) and, independently, an age X25519 identity for replies. Only the
@@ -172,14 +173,19 @@ fn generate_with(
     mut index: impl FnMut(u32) -> Result<usize, CodenameError>,
 ) -> Result<SecretString, CodenameError> {
     let list = codename_words();
-    let mut out = Zeroizing::new(String::new());
+    // Room for the longest codename up front: a `String` that grew would leave the words so
+    // far in the memory it gave back.
+    let longest = list.iter().map(|w| w.len()).max().unwrap_or(0);
+    let mut out = Zeroizing::new(String::with_capacity(WORDS * (longest + 1)));
     for i in 0..WORDS {
         if i > 0 {
             out.push(' ');
         }
         out.push_str(pick(list, &mut index)?);
     }
-    Ok(SecretString::from(out.to_string()))
+    // An exact-size copy: `SecretString` keeps a `Box<str>`, and boxing a `String` with spare
+    // room would reallocate it unwiped. `out` is wiped as it is dropped.
+    Ok(SecretString::from(out.as_str().to_owned()))
 }
 
 /// A new codename: 7 random words of [`codename_words`] separated by spaces.
@@ -230,13 +236,15 @@ pub fn normalise(input: &str) -> Result<Zeroizing<String>, CodenameError> {
     if input.chars().count() > MAX_INPUT_CHARS {
         return Err(CodenameError::TooLong);
     }
-    let out: Zeroizing<String> = Zeroizing::new(
+    let canonical = || {
         input
             .chars()
             .filter(|c| !c.is_whitespace())
             .flat_map(char::to_lowercase)
-            .collect(),
-    );
+    };
+    // Sized first, so the string never grows and leaves no copy of the codename behind.
+    let mut out = Zeroizing::new(String::with_capacity(canonical().map(char::len_utf8).sum()));
+    out.extend(canonical());
     if out.is_empty() {
         return Err(CodenameError::Empty);
     }
@@ -673,6 +681,20 @@ mod tests {
             normalise(&"a".repeat(MAX_INPUT_CHARS + 1)),
             Err(CodenameError::TooLong)
         );
+    }
+
+    #[test]
+    fn the_normalised_codename_is_sized_up_front_and_never_grows() {
+        // A `String` collected char by char grows by doubling, leaving copies behind; one sized
+        // first has exactly the room it needs.
+        for input in [
+            "Oak  River\r\nLAMP stone fern cloud hill",
+            "\u{130}stanbul Stra\u{df}e",
+            "a",
+        ] {
+            let n = normalise(input).unwrap();
+            assert_eq!(n.capacity(), n.len(), "{input}");
+        }
     }
 
     #[test]

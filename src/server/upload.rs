@@ -6,6 +6,14 @@
 //! 256 KiB), age's 64 KiB chunk buffer, and the ciphertext writer's buffers
 //! ([`crate::server::store::blobfile::POOL`] of [`crate::server::store::blobfile::BUFFER`] bytes), whatever the file size. An [`Upload`] that is
 //! dropped without [`Upload::commit`] removes everything it stored.
+//!
+//! Invariant (memory): what a source wrote that passes through here in buffers the server
+//! owns is wiped when dropped, on success and on every failure: the message, the guided
+//! answers, the file names and content types (queued, held while a file is written, and in
+//! the envelope), and the envelope's JSON, which is serialised into a [`WipedBuf`] so that its
+//! growth leaves no copy. Not wiped: the file bytes, which arrive as `Bytes` of the multipart
+//! parser's buffer and are shared with the hashing thread, and age's own 64 KiB plaintext
+//! chunk buffer (of each file and of the envelope).
 
 use std::sync::Arc;
 
@@ -18,6 +26,7 @@ use crate::envelope::{Attachment, Envelope, Sealer, SourceInfo, Testimony, ENVEL
 use crate::export::{file_blob_name, ENVELOPE_BLOB};
 use crate::ledger::BlobDigest;
 use crate::server::store::{BlobWriter, Store, StoreError};
+use crate::util::wipe::WipedBuf;
 
 /// Messages queued between the handler and the worker; each holds at most one batch of body
 /// chunks ([`BATCH_BYTES`]).
@@ -51,14 +60,14 @@ pub enum UploadError {
 
 enum Cmd {
     StartFile {
-        name: String,
-        content_type: String,
+        name: Zeroizing<String>,
+        content_type: Zeroizing<String>,
     },
     Data(Vec<Bytes>),
     EndFile,
     Commit {
         message: Zeroizing<String>,
-        testimony: Box<Testimony>,
+        testimony: Box<Zeroizing<Testimony>>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
         note: Option<(String, Vec<u8>)>,
@@ -140,11 +149,11 @@ impl Upload {
     }
 
     /// Starts attachment N+1. `name` and `content_type` are the browser's, kept only in the
-    /// encrypted envelope.
+    /// encrypted envelope (and wiped everywhere else).
     pub async fn start_file(
         &mut self,
-        name: String,
-        content_type: String,
+        name: Zeroizing<String>,
+        content_type: Zeroizing<String>,
     ) -> Result<(), UploadError> {
         if self.files >= MAX_FILES {
             return Err(UploadError::TooManyFiles);
@@ -188,7 +197,7 @@ impl Upload {
     pub async fn commit(
         mut self,
         message: Zeroizing<String>,
-        testimony: Testimony,
+        testimony: Zeroizing<Testimony>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
         note: Option<(String, Vec<u8>)>,
@@ -218,8 +227,8 @@ struct Current {
     /// Keeps the file key, to pad the file once its length is known.
     capture: crate::pad::KeyCapture,
     hasher: PlainHasher,
-    name: String,
-    content_type: String,
+    name: Zeroizing<String>,
+    content_type: Zeroizing<String>,
 }
 
 /// SHA-256 of a file's plaintext on its own thread, so hashing runs beside encryption on the
@@ -265,6 +274,22 @@ struct Worker {
     attachments: Vec<Attachment>,
     blobs: Vec<BlobDigest>,
     committed: bool,
+}
+
+impl Drop for Worker {
+    /// The file names and content types of an upload that never reached its envelope.
+    fn drop(&mut self) {
+        wipe_attachments(&mut self.attachments);
+    }
+}
+
+/// Overwrites what the browser said about each file.
+fn wipe_attachments(attachments: &mut [Attachment]) {
+    use zeroize::Zeroize;
+    for a in attachments {
+        a.name.zeroize();
+        a.content_type.zeroize();
+    }
 }
 
 impl Worker {
@@ -331,10 +356,12 @@ impl Worker {
         // Now that its length is known, the file is padded to its size bucket.
         let key = c.capture.take().ok_or(UploadError::Worker)?;
         let cipher = self.store.pad_blob(&self.id, n as u16, &key)?;
+        let (mut name, mut content_type) = (c.name, c.content_type);
         self.attachments.push(Attachment {
             n,
-            name: c.name,
-            content_type: c.content_type,
+            // Moved out of their `Zeroizing` without a copy; wiped with the envelope.
+            name: std::mem::take(&mut *name),
+            content_type: std::mem::take(&mut *content_type),
             size: plain.size,
             sha256: plain_sha256,
         });
@@ -348,8 +375,8 @@ impl Worker {
 
     fn commit(
         &mut self,
-        message: Zeroizing<String>,
-        testimony: Testimony,
+        mut message: Zeroizing<String>,
+        mut testimony: Zeroizing<Testimony>,
         source: Option<SourceInfo>,
         new_source: Option<[u8; 32]>,
         note: Option<(String, Vec<u8>)>,
@@ -363,15 +390,17 @@ impl Worker {
             format: ENVELOPE_FORMAT.to_owned(),
             id: self.id.clone(),
             received_at: exact_utc_now(),
-            message: message.to_string(),
+            // Moved, not copied: the envelope holds the only copy until it is wiped below.
+            message: std::mem::take(&mut *message),
             attachments: std::mem::take(&mut self.attachments),
             source,
             reviewers: self.recipients.iter().map(|r| r.to_string()).collect(),
-            testimony: Some(testimony),
+            testimony: Some(std::mem::replace(&mut *testimony, Testimony::new(""))),
         };
-        let json = serde_json::to_vec(&envelope).map(Zeroizing::new);
-        // The envelope's copies of the message and answers: overwritten before the error, if
-        // any, is looked at.
+        let mut json = WipedBuf::with_capacity(16 * 1024);
+        let serialised = serde_json::to_writer(&mut json, &envelope);
+        // The envelope's message, answers, file names and content types: overwritten before
+        // the error, if any, is looked at.
         {
             use zeroize::Zeroize;
             let mut envelope = envelope;
@@ -379,8 +408,10 @@ impl Worker {
             if let Some(t) = envelope.testimony.as_mut() {
                 t.zeroize();
             }
+            wipe_attachments(&mut envelope.attachments);
         }
-        let json = json.map_err(std::io::Error::from)?;
+        serialised.map_err(std::io::Error::from)?;
+        let json = json.as_slice();
         // Padded to its size bucket, so its size does not follow the message's length.
         let recipients: Vec<&dyn age::Recipient> = self
             .recipients
@@ -388,7 +419,7 @@ impl Worker {
             .map(|r| r as &dyn age::Recipient)
             .collect();
         let sealed = Zeroizing::new(
-            crate::pad::encrypt_padded(&recipients, &json)
+            crate::pad::encrypt_padded(&recipients, json)
                 .map_err(|e| std::io::Error::other(e.to_string()))?,
         );
         let cipher = self.store.write_blob(&self.id, 0, &sealed)?;

@@ -17,6 +17,8 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+use super::wipe::WipedBuf;
+
 /// Creates a new file readable only by its owner; fails if anything exists at `path`
 /// (including a symbolic link: `O_EXCL` never follows one).
 pub fn create_new_private_file(path: &Path) -> io::Result<File> {
@@ -251,14 +253,13 @@ pub enum Capped {
 }
 
 /// Reads `reader` to its end, unless it holds more than `max` bytes: then it stops after
-/// `max + 1` bytes and answers [`Capped::TooLarge`].
+/// `max + 1` bytes and answers [`Capped::TooLarge`]. The buffer is a [`WipedBuf`], so growing
+/// it leaves no copy behind (a decrypted reply is read this way).
 pub fn read_capped(reader: impl Read, max: u64) -> io::Result<Capped> {
-    let mut data = Zeroizing::new(Vec::new());
-    reader.take(max.saturating_add(1)).read_to_end(&mut data)?;
-    if data.len() as u64 > max {
-        return Ok(Capped::TooLarge);
-    }
-    Ok(Capped::Whole(data))
+    Ok(match WipedBuf::read_capped(reader, max)? {
+        Some(data) => Capped::Whole(data.into_inner()),
+        None => Capped::TooLarge,
+    })
 }
 
 /// Moves UTF-8 out of a zeroised buffer into a zeroised string; on invalid UTF-8 the bytes are

@@ -5,6 +5,7 @@
 //! - [`size`]: sizes for people and for configuration.
 //! - [`json`]: what may be said about JSON that failed to parse.
 //! - [`report`]: how a binary says why it failed, in one line.
+//! - [`wipe`]: a byte buffer wiped when dropped and whenever it grows.
 //!
 //! Invariant: these are plain functions of their arguments and the file system; they log
 //! nothing, and their errors never quote the bytes they read.
@@ -13,3 +14,4 @@ pub mod files;
 pub mod json;
 pub mod report;
 pub mod size;
+pub mod wipe;

@@ -396,6 +396,53 @@ fn bad_codenames_are_refused_alike_and_sources_are_isolated() {
     );
 }
 
+/// Posts a login body as it is.
+fn post_login(server: &Server, content_type: &str, body: String) -> reqwest::blocking::Response {
+    client()
+        .post(server.url("/en/login"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn login_bodies_are_read_as_browsers_send_them_and_refused_over_the_cap() {
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const CAP: usize = 8 * 1024;
+    let server = Server::start(Opts::default());
+    let codename = first_submission(&server, "encoded login");
+    // As a browser encodes a pasted codename: `+` for spaces, the line break as %0D%0A.
+    let typed = format!("{}\r\n", codename.to_uppercase())
+        .replace(' ', "+")
+        .replace("\r\n", "%0D%0A");
+    let token = form_token(&server, "/en/login");
+    let body = format!("token={}&codename={typed}", urlencode(&token));
+    let r = post_login(&server, FORM, body.clone());
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers().get("location").unwrap(), "/en/inbox");
+
+    // A field sent twice, or another content type: the 400 page, as with axum's `Form`.
+    let r = post_login(&server, FORM, format!("{body}&codename=x"));
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("<html"));
+    let r = post_login(&server, "text/plain", body);
+    assert_eq!(r.status(), 400);
+
+    // A body of exactly the cap is read (an over-long codename: the failed page, no
+    // derivation); one byte more is refused with the 400 page.
+    let token = form_token(&server, "/en/login");
+    let prefix = format!("token={}&codename=", urlencode(&token));
+    let at_cap = format!("{prefix}{}", "a".repeat(CAP - prefix.len()));
+    let r = post_login(&server, FORM, at_cap.clone());
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("id=\"login-failed\""));
+    let r = post_login(&server, FORM, format!("{at_cap}a"));
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(server.health());
+}
+
 #[test]
 fn codenames_keys_and_replies_never_reach_disk_logs_or_cookies() {
     let server = Server::start(Opts::default());

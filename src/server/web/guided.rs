@@ -9,12 +9,13 @@
 //! - A choice outside its fixed set is refused ([`WebError::BadRequest`]); an empty choice is
 //!   "not answered" (the forms offer "I would rather not say" as an empty value, since a radio
 //!   cannot be unticked without JavaScript).
-//! - The answers live only in [`Answers`], which overwrites them when dropped, and then in the
-//!   sealed envelope: nothing here logs, stores or returns a source's words in an error.
+//! - The answers live only in [`Answers`], which overwrites them when dropped, then in the
+//!   zeroised testimony [`Answers::finish`] returns, and then in the sealed envelope: nothing
+//!   here logs, stores or returns a source's words in an error.
 //! - Consent is stored only inside the envelope, and, for the source's own inbox, in a note
 //!   sealed to the source's key ([`crate::server::consent_note`]); never in the clear.
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::i18n::Lang;
 use super::WebError;
@@ -186,8 +187,8 @@ impl Answers {
     ///   only when the box was ticked. The inbox's form starts at the source's current choice
     ///   when their note is readable, so its follow-ups carry the whole choice; reviewers take,
     ///   for each of the two, the newest envelope that has it.
-    pub fn finish(mut self, first_submission: bool) -> Testimony {
-        let mut t = std::mem::replace(&mut self.testimony, Testimony::new(""));
+    pub fn finish(mut self, first_submission: bool) -> Zeroizing<Testimony> {
+        let mut t = Zeroizing::new(std::mem::replace(&mut self.testimony, Testimony::new("")));
         if first_submission {
             t.consent.get_or_insert(Consent::Records);
         }

@@ -138,6 +138,10 @@ fn http1_settings() -> http1::Builder {
         .auto_date_header(false)
         .max_header_size(MAX_HEADER_BYTES)
         .max_buf_size(MAX_BUF_BYTES)
+        // Queued writes: a body is written from its own buffer, never copied into hyper's
+        // write buffer, so a wiped page (super::wiped) leaves no copy there. (hyper picks this
+        // for a TCP stream anyway; said here so it does not depend on that.)
+        .writev(true)
         .keep_alive(true);
     http
 }

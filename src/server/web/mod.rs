@@ -9,7 +9,7 @@
 //! - [`pages`] (frames and templates), [`i18n`] (languages and texts), [`csrf`] (origin checks
 //!   and form tokens), [`session`] (sessions in memory), [`WebError`] (the one error type).
 //! - [`listener`]: the accept loop and the connection limits; [`form_body`]: the small forms'
-//!   bodies, read under a cap and a deadline.
+//!   bodies, read under a cap and a deadline; [`wiped`]: bodies whose memory is wiped.
 //!
 //! Invariants:
 //! - No access log: nothing here logs an address, a user agent, a path with an id, a file name
@@ -19,6 +19,10 @@
 //!   by [`form_body`], which reads the small forms' bodies whole under a cap and a deadline.
 //! - The limits on connections (count, header and idle timeouts, shutdown deadline) are kept
 //!   by [`listener`]; no response carries a `Date` header.
+//! - Every page is rendered into a buffer that is wiped, and sent as a body wiped once hyper
+//!   has written it ([`pages::render`], [`wiped`]); the small forms' bodies are held only in
+//!   wiped memory ([`form_body`]). What this cannot reach (hyper's and the multipart parser's
+//!   buffers, the allocator, swap) is listed in the README's "What a seized disk shows".
 
 pub mod csrf;
 pub mod derive;
@@ -36,6 +40,7 @@ pub mod routes;
 pub mod session;
 mod source;
 mod submit;
+pub mod wiped;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -259,4 +264,41 @@ pub async fn serve(
     tracing::info!("serving the source interface, at most {max_connections} connections at once");
     listener::run(tcp, router(state), max_connections, shutdown).await;
     Ok(())
+}
+
+/// A state on a fresh data folder, for the handlers' unit tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) fn test_state(dir: &std::path::Path) -> AppState {
+    let keys = dir.join("recipients.txt");
+    let reviewer = age::x25519::Identity::generate();
+    std::fs::write(&keys, format!("{}\n", reviewer.to_public())).unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.join("data"),
+        recipients: keys.clone(),
+        max_upload_bytes: 1 << 20,
+        max_concurrent_uploads: 2,
+        min_free_bytes: 0,
+        onion_address: None,
+        org_name: "Test".into(),
+        org_name_az: "Test".into(),
+        org_name_ru: "Test".into(),
+        source_file: None,
+    };
+    let store = Store::open(&config.data_dir).unwrap();
+    let recipients = crate::keys::LiveRecipients::load(&keys, false).unwrap();
+    AppState::new(config, recipients, store, InstanceSecret::for_tests(7))
+}
+
+/// The [`pages::Ctx`] of a request for `path`, for the handlers' unit tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub(crate) fn test_ctx(st: &AppState, path: &str) -> pages::Ctx {
+    let (parts, ()) = axum::http::Request::builder()
+        .uri(path)
+        .body(())
+        .unwrap()
+        .into_parts();
+    pages::Ctx::from_parts(&parts, st)
 }

@@ -1,23 +1,32 @@
 //! Page frames and templates (askama, compile-time checked and escaped).
 //!
-//! Invariant: every page is rendered through a template with automatic HTML escaping and the
-//! frame of `templates/base.html`: one same-origin stylesheet, no script, no inline style, a
-//! language switch, and the not-on-Tor warning when it applies.
+//! Invariants:
+//! - Every page is rendered through a template with automatic HTML escaping and the frame of
+//!   `templates/base.html`: one same-origin stylesheet, no script, no inline style, a language
+//!   switch, and the not-on-Tor warning when it applies.
+//! - Every page is rendered by [`render`] straight into a wiped buffer and sent as a body that
+//!   is wiped once written ([`super::wiped`]): the receipt holds a new source's codename and
+//!   the inbox decrypted replies, and no page is left out by mistake. A template's own fields
+//!   that hold a codename or a source's words borrow them ([`ReceiptPage::codename`]) or are
+//!   wiped when the page is dropped (the inbox's replies, the receipt's consent).
 
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use fluent_templates::fluent_bundle::FluentValue;
+use zeroize::Zeroize;
 
 use super::extract::off_onion;
 use super::guided::{LINE_MAX_BYTES, TEXT_MAX_BYTES};
 use super::i18n::{Lang, ALL};
 use super::routes::{self, Route};
+use super::wiped::page;
 use super::{csrf, AppState, MAX_MESSAGE_BYTES};
 use crate::envelope::Consent;
 use crate::server::consent_note::ConsentNote;
+use crate::util::wipe::WipedBuf;
 
 /// One entry of the language switch.
 pub struct LangLink {
@@ -163,10 +172,16 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
-/// Renders a template into a response; a render failure is a 500 without detail.
-pub fn render(t: &impl Template) -> Response {
-    match t.render() {
-        Ok(html) => Html(html).into_response(),
+/// Renders a template into a response whose body is wiped once sent ([`super::wiped::page`]);
+/// a render failure is a 500 without detail (what was rendered so far is wiped).
+///
+/// askama's own `render` starts a `String` at the template's size hint and lets it grow,
+/// leaving a copy of the page in freed memory at each growth; `render_into` a [`WipedBuf`]
+/// does not, and askama's escaping writes each value straight into it.
+pub fn render<T: Template>(t: &T) -> Response {
+    let mut html = WipedBuf::with_capacity(T::SIZE_HINT.max(16 * 1024));
+    match t.render_into(&mut html) {
+        Ok(()) => page(html),
         Err(e) => {
             tracing::error!("template failed: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
@@ -271,7 +286,7 @@ pub struct SubmitPage {
 /// The receipt after a submission.
 #[derive(Template)]
 #[template(path = "receipt.html")]
-pub struct ReceiptPage {
+pub struct ReceiptPage<'a> {
     /// Frame.
     pub c: Chrome,
     /// The heading.
@@ -280,12 +295,20 @@ pub struct ReceiptPage {
     pub files: u32,
     /// "Your message and N files were received."
     pub files_text: String,
-    /// A new source's codename, shown once.
-    pub codename: Option<String>,
+    /// A new source's codename, shown once: borrowed from its `SecretString`, never copied
+    /// but into the wiped page.
+    pub codename: Option<&'a str>,
     /// Link back to the inbox, for follow-ups.
     pub back_link: Option<String>,
-    /// What the submission says about consent, in words: the choice, then the name.
+    /// What the submission says about consent, in words: the choice, then the name. Wiped
+    /// with the page.
     pub consent_lines: Vec<String>,
+}
+
+impl Drop for ReceiptPage<'_> {
+    fn drop(&mut self) {
+        self.consent_lines.zeroize();
+    }
 }
 
 /// What a receipt confirms about consent: the choice the submission carries, or that the
@@ -320,7 +343,7 @@ pub fn receipt(
     ctx: &Ctx,
     heading_id: &str,
     files: u32,
-    codename: Option<String>,
+    codename: Option<&age::secrecy::SecretString>,
     back_link: Option<String>,
     consent: &ConsentShown,
 ) -> Response {
@@ -333,7 +356,7 @@ pub fn receipt(
             .t_args("receipt-files", &[("count", FluentValue::from(files))]),
         c,
         files,
-        codename,
+        codename: codename.map(age::secrecy::ExposeSecret::expose_secret),
         back_link,
     })
 }
@@ -348,4 +371,59 @@ pub struct ErrorPage {
     pub text: String,
     /// Advice for large files (on the 408 and 413 pages).
     pub tip: Option<String>,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::server::web::wiped::WipedPage;
+    use crate::server::web::{test_ctx, test_state};
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn the_receipt_is_a_wiped_page_with_the_codename_borrowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = test_state(dir.path());
+        let code = age::secrecy::SecretString::from("oak river lamp".to_owned());
+        let res = receipt(
+            &st,
+            &test_ctx(&st, "/en/submit"),
+            "receipt-title",
+            1,
+            Some(&code),
+            None,
+            &ConsentShown {
+                consent: Some(Consent::Legal),
+                consent_name: Some(false),
+            },
+        );
+        assert_eq!(res.extensions().get::<WipedPage>(), Some(&WipedPage));
+        let html = res.into_body().collect().await.unwrap().to_bytes();
+        let html = std::str::from_utf8(&html).unwrap();
+        assert!(
+            html.contains("<p class=\"codename\" id=\"codename\">oak river lamp</p>"),
+            "{html}"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_larger_than_the_first_buffer_render_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = test_state(dir.path());
+        let lines: Vec<String> = (0..2000).map(|i| format!("line {i} <&>")).collect();
+        let page = ErrorPage {
+            c: test_ctx(&st, "/en/").chrome(&st, "error-400-title"),
+            text: lines.join(" "),
+            tip: None,
+        };
+        let res = render(&page);
+        assert_eq!(res.extensions().get::<WipedPage>(), Some(&WipedPage));
+        let html = res.into_body().collect().await.unwrap().to_bytes();
+        let html = std::str::from_utf8(&html).unwrap();
+        assert!(html.len() > 32 * 1024);
+        assert!(html.contains("line 0 &#60;&#38;&#62; line 1 "));
+        assert!(html.contains("line 1999 &#60;&#38;&#62;"));
+        assert!(html.trim_end().ends_with("</html>"));
+    }
 }

@@ -15,8 +15,9 @@
 //!   pipeline as it arrives; the message and the guided answers ([`super::guided`]) are held
 //!   only in zeroised buffers of bounded size until they are sealed into the envelope: each
 //!   field is capped before it is read, and the message and all answers together stay within
-//!   [`MAX_MESSAGE_BYTES`]. Text fields may come in any order after the token. Nothing from
-//!   the form is logged. Any failure before [`Upload::commit`] returns drops the upload, which
+//!   [`MAX_MESSAGE_BYTES`]. Text fields may come in any order after the token. Each file's
+//!   name and content type are copied out of the parser only into zeroised strings. Nothing
+//!   from the form is logged. Any failure before [`Upload::commit`] returns drops the upload, which
 //!   removes what it stored.
 //! - The disk keeps `min_free_bytes`: checked before a slot's upload starts (for the whole
 //!   announced body) and every `ROOM_CHECK_EVERY` bytes after; beyond it the "full" page.
@@ -421,11 +422,14 @@ async fn receive_fields(
                 answers.set_choice(n, &v)?;
             }
             "files" => {
-                let file_name = field.file_name().unwrap_or_default().to_owned();
-                let content_type = field
-                    .content_type()
-                    .unwrap_or("application/octet-stream")
-                    .to_owned();
+                // Copies that are wiped; the parser's own (its part headers) are not ours.
+                let file_name = Zeroizing::new(field.file_name().unwrap_or_default().to_owned());
+                let content_type = Zeroizing::new(
+                    field
+                        .content_type()
+                        .unwrap_or("application/octet-stream")
+                        .to_owned(),
+                );
                 if file_name.len() > MAX_FILE_NAME_BYTES
                     || content_type.len() > MAX_CONTENT_TYPE_BYTES
                 {
@@ -492,15 +496,14 @@ async fn receive_fields(
         SourcePlan::Existing(_, note) => *note,
         SourcePlan::New => None,
     };
-    let mut testimony = answers.finish(first);
+    let testimony = answers.finish(first);
     let note = ConsentNote::after(previous, &testimony);
     // Written only when this submission says something about consent that changes the note.
     let says_consent = testimony.consent.is_some() || testimony.consent_name.is_some();
     let note_changed = says_consent && previous != Some(note);
     if nothing_else && !note_changed {
-        // A follow-up that only sends back the choice already made.
-        use zeroize::Zeroize;
-        testimony.zeroize();
+        // A follow-up that only sends back the choice already made (the testimony is wiped
+        // as it drops).
         return Err(WebError::Empty);
     }
 

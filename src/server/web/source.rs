@@ -5,6 +5,10 @@
 //!   derivation in the bounded queue of [`super::derive`] (Argon2id, off the async threads, a
 //!   bounded number at once; beyond the queue, or after a minute, a "busy" page), holding only
 //!   the normalised codename; its form is at most [`super::form_body::SMALL_FORM_MAX_BYTES`] bytes.
+//! - The login body, the codename as typed and as normalised are held only in memory wiped
+//!   when dropped ([`SmallForm`], [`codename::normalise`]); the typed form is dropped before
+//!   the derivation starts. Decrypted replies are moved, not copied, into the inbox page, which
+//!   is rendered into a wiped buffer (as every page is, see [`super::pages::render`]).
 //! - A login adds a session and replaces at most one (see [`super::session`]): a source that
 //!   logs in again and again only ever replaces its own sessions.
 //! - A failed login gets the same page whatever the reason, and a wrong codename costs the same
@@ -23,13 +27,14 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use fluent_templates::fluent_bundle::FluentValue;
 use serde::Deserialize;
 use zeroize::Zeroize;
 
 use super::derive::{derive_limited, Wait};
 use super::extract::{LangPrefix, SourceSession};
+use super::form_body::SmallForm;
 use super::i18n::Lang;
 use super::pages::{consent_lines, receipt, render, Chrome, ConsentShown, Ctx, FormView};
 use super::receive::{receive, SourcePlan};
@@ -64,7 +69,7 @@ struct LoginPage {
     max_chars: usize,
 }
 
-/// One reply, decrypted for this request.
+/// One reply, decrypted for this request; its text is wiped when the page is dropped.
 struct ReplyView {
     id: String,
     day_text: String,
@@ -127,27 +132,19 @@ async fn login_form(
     login_page(&st, &ctx, lang, false)
 }
 
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    codename: String,
-}
-
 async fn login(
     State(st): State<AppState>,
     LangPrefix(lang): LangPrefix,
     ctx: Ctx,
-    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+    form: SmallForm,
 ) -> Result<Response, WebError> {
-    let Form(mut form) = form.map_err(|_| WebError::BadRequest)?;
-    if !csrf::check(&st.secret, &Route::Login.path(lang), &form.token) {
-        form.codename.zeroize();
+    let [token, typed] = form.fields(["token", "codename"])?;
+    if !csrf::check(&st.secret, &Route::Login.path(lang), token) {
         return Err(WebError::Forbidden);
     }
-    let normalised = codename::normalise(&form.codename);
-    form.codename.zeroize();
+    let normalised = codename::normalise(typed);
+    // The typed codename (and the whole decoded body) is wiped here, before the derivation.
+    drop(form);
     // Empty or over-long input: refused before any derivation, with the same page.
     let Ok(normalised) = normalised else {
         return Ok(login_page(&st, &ctx, lang, true));
@@ -196,7 +193,8 @@ async fn inbox(
             continue;
         };
         let text = match crate::reply::decrypt_reply(&bytes, &cur.identity) {
-            Ok(t) => t.to_string(),
+            // Moved out of its `Zeroizing` without a copy; `ReplyView` wipes it.
+            Ok(mut t) => std::mem::take(&mut *t),
             // Not for this source's key (should not happen): skip, say nothing.
             Err(_) => continue,
         };
@@ -236,12 +234,6 @@ async fn inbox(
 }
 
 #[derive(Deserialize)]
-struct TokenForm {
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Deserialize)]
 struct ReplyId {
     id: String,
 }
@@ -251,13 +243,13 @@ async fn delete_reply(
     LangPrefix(lang): LangPrefix,
     Path(ReplyId { id }): Path<ReplyId>,
     session: SourceSession,
-    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+    form: SmallForm,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(|_| WebError::BadRequest)?;
+    let [token] = form.fields(["token"])?;
     if !csrf::check(
         &st.secret,
         &binding(Route::DeleteReply, lang, &session),
-        &form.token,
+        token,
     ) {
         return Err(WebError::Forbidden);
     }
@@ -278,15 +270,11 @@ async fn logout(
     LangPrefix(lang): LangPrefix,
     session: Option<SourceSession>,
     headers: HeaderMap,
-    form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
+    form: SmallForm,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(|_| WebError::BadRequest)?;
+    let [token] = form.fields(["token"])?;
     if let Some(session) = session {
-        if !csrf::check(
-            &st.secret,
-            &binding(Route::Logout, lang, &session),
-            &form.token,
-        ) {
+        if !csrf::check(&st.secret, &binding(Route::Logout, lang, &session), token) {
             return Err(WebError::Forbidden);
         }
         st.sessions.end(&headers);
@@ -331,4 +319,45 @@ async fn inbox_submit(
             consent_name: received.consent_name,
         },
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::envelope::SourceInfo;
+    use crate::server::web::wiped::WipedPage;
+    use crate::server::web::{test_ctx, test_state};
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn the_inbox_is_a_wiped_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = test_state(dir.path());
+        let identity = age::x25519::Identity::generate();
+        let source = SourceInfo {
+            reference: crate::export::new_id().unwrap(),
+            designation: "amber heron".into(),
+            reply_recipient: identity.to_public().to_string(),
+        };
+        let set_cookie = st.sessions.create(source, identity).unwrap();
+        let cookie = set_cookie.to_str().unwrap().split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, cookie.parse().unwrap());
+        let current = st.sessions.current(&headers).unwrap();
+        let res = inbox(
+            State(st.clone()),
+            LangPrefix(Lang::En),
+            test_ctx(&st, "/en/inbox"),
+            Some(SourceSession(current)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.extensions().get::<WipedPage>(), Some(&WipedPage));
+        let html = res.into_body().collect().await.unwrap().to_bytes();
+        assert!(std::str::from_utf8(&html)
+            .unwrap()
+            .contains("id=\"no-replies\""));
+    }
 }

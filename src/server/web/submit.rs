@@ -33,16 +33,13 @@ async fn submit(
 ) -> Result<Response, WebError> {
     let action = Route::Submit.path(lang);
     let received = receive(&st, &action, lang, req, SourcePlan::New).await?;
-    let codename = received
-        .codename
-        .as_ref()
-        .map(|c| age::secrecy::ExposeSecret::expose_secret(c).to_owned());
+    // The codename stays in its `SecretString`: the receipt borrows it into a wiped page.
     Ok(receipt(
         &st,
         &ctx,
         "receipt-title",
         received.files,
-        codename,
+        received.codename.as_ref(),
         None,
         &ConsentShown {
             consent: received.consent,
