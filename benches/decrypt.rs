@@ -11,7 +11,9 @@
 //!
 //! The export is written into a temporary folder of the current folder's filesystem (the
 //! package root under cargo), so both read it from the page cache after the first run; each
-//! run writes to a new folder and both fsync what they write. Needs Debian's `age`.
+//! run writes to a new folder and both fsync what they write; before each timed run the disk
+//! is synced and left a second, so that no run pays for deleting the one before. Needs
+//! Debian's `age`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -131,6 +133,13 @@ fn build_export(dir: &Path, r: &age::x25519::Recipient, size: u64) -> Result<()>
     Ok(())
 }
 
+/// Before each timed run: the previous run's output is deleted, so let the disk write back
+/// and discard it first (`sync`, then a second), so no run pays for the one before.
+fn settle() {
+    rustix::fs::sync();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -167,6 +176,7 @@ fn run() -> Result<()> {
     let mut theirs = Vec::new();
     for i in 0..runs {
         let out = tmp.path().join(format!("age-out-{i}"));
+        settle();
         let t = Instant::now();
         let st = Command::new("age")
             .arg("-d")
@@ -184,6 +194,7 @@ fn run() -> Result<()> {
         std::fs::remove_file(&out)?;
 
         let case = tmp.path().join(format!("case-{i}"));
+        settle();
         let t = Instant::now();
         let st = Command::new(&review)
             .args(["decrypt", "--identity"])

@@ -428,32 +428,30 @@ fn copy_hashing(mut from: impl Read, to: &File) -> Result<crate::envelope::Diges
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     let (free_tx, free_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     std::thread::scope(|scope| {
-        // Writeback starts every SYNC_EVERY bytes on a third thread, so the final fsync has
-        // little left to do and the disk works while the file is still being decrypted.
-        let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let syncing = to.try_clone().map_err(Copy::Write)?;
-        scope.spawn(move || {
-            while sync_rx.recv().is_ok() {
-                // Advice only: the caller's own fsync at the end is what counts.
-                let _ = syncing.sync_data();
-            }
-        });
         let writer = scope.spawn(move || -> io::Result<crate::envelope::Digest256> {
-            const SYNC_EVERY: u64 = 64 << 20;
+            // Writeback of what was written starts every WRITEBACK_EVERY bytes, without
+            // waiting for it (`POSIX_FADV_DONTNEED` starts it and then drops the pages once
+            // clean), so the disk works while the file is still being decrypted and the
+            // caller's final fsync has little left to do.
+            const WRITEBACK_EVERY: u64 = 16 << 20;
             let mut out = HashingWriter::new(to);
-            let mut unsynced = 0u64;
+            let (mut written, mut started) = (0u64, 0u64);
             while let Ok(buf) = full_rx.recv() {
                 out.write_all(&buf)?;
-                unsynced += buf.len() as u64;
-                if unsynced >= SYNC_EVERY {
-                    // Skipped when the last one is still running.
-                    let _ = sync_tx.try_send(());
-                    unsynced = 0;
+                written += buf.len() as u64;
+                if written - started >= WRITEBACK_EVERY {
+                    // Advice only: the caller's own fsync at the end is what counts.
+                    let _ = rustix::fs::fadvise(
+                        to,
+                        started,
+                        std::num::NonZeroU64::new(written - started),
+                        rustix::fs::Advice::DontNeed,
+                    );
+                    started = written;
                 }
                 // A full return channel only means the reader is done.
                 let _ = free_tx.try_send(buf);
             }
-            drop(sync_tx);
             Ok(out.finish().1)
         });
         let read_error = loop {
