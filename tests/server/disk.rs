@@ -203,19 +203,16 @@ fn nothing_in_the_data_folder_is_born_after_the_start_and_every_time_shows_midni
     // A follow-up from the inbox, with a file, and the reply deleted (its tombstone).
     let cookie = login(&server, &codename).0.expect("login");
     let inbox = get_with(&server, "/en/inbox", &cookie).text().unwrap();
-    let (ct, body) = Multipart::new()
-        .text("token", token_in(&inbox, "/en/inbox/submit").as_bytes())
-        .text("message", b"more")
-        .file("more.txt", &random_bytes(3000))
-        .finish();
-    let r = client()
-        .post(server.url("/en/inbox/submit"))
-        .header("cookie", &cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _) = post_followup(
+        &server,
+        "en",
+        &cookie,
+        Multipart::new()
+            .text("token", token_in(&inbox, "/en/inbox/submit").as_bytes())
+            .text("message", b"more")
+            .file("more.txt", &random_bytes(3000)),
+    );
+    assert_eq!(status, 200);
     let reply_id = inbox
         .split("id=\"reply-")
         .nth(1)

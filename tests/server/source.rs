@@ -6,17 +6,6 @@ use age::secrecy::ExposeSecret;
 
 use crate::util::*;
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The codename on a receipt page.
 pub(crate) fn codename_of(receipt: &str) -> String {
     let at = receipt
@@ -196,20 +185,16 @@ fn the_whole_loop_codename_reply_login_followup() {
 
     // A follow-up through the inbox form.
     let token = token_in(&inbox, "/en/inbox/submit");
-    let (ct, body) = Multipart::new()
-        .text("token", token.as_bytes())
-        .text("message", b"the date was in March")
-        .file("more.txt", b"more")
-        .finish();
-    let r = client()
-        .post(server.url("/en/inbox/submit"))
-        .header("cookie", &cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let page = r.text().unwrap();
+    let (status, page) = post_followup(
+        &server,
+        "en",
+        &cookie,
+        Multipart::new()
+            .text("token", token.as_bytes())
+            .text("message", b"the date was in March")
+            .file("more.txt", b"more"),
+    );
+    assert_eq!(status, 200);
     assert!(page.contains("id=\"receipt\"") && !page.contains("id=\"codename\""));
     let export2 = server.export("e2");
     let out2 = server.decrypt(&export2, "d2");

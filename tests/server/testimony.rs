@@ -6,17 +6,6 @@ use crate::util::*;
 
 const LANGS: [&str; 3] = ["en", "az", "ru"];
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn get(server: &Server, path: &str, cookie: Option<&str>) -> (u16, String) {
     let mut r = client().get(server.url(path));
     if let Some(c) = cookie {
@@ -68,18 +57,6 @@ fn inbox_token(page: &str, lang: &str) -> String {
     let rest = &page[at..];
     let t = rest.find("name=\"token\" value=\"").unwrap() + 20;
     rest[t..].split('"').next().unwrap().to_owned()
-}
-
-fn post_followup(server: &Server, lang: &str, cookie: &str, mp: Multipart) -> (u16, String) {
-    let (ct, body) = mp.finish();
-    let r = client()
-        .post(server.url(&format!("/{lang}/inbox/submit")))
-        .header("cookie", cookie)
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .unwrap();
-    (r.status().as_u16(), r.text().unwrap())
 }
 
 /// Exports and decrypts everything not yet exported; returns each `submission.json`.

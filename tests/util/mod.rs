@@ -379,6 +379,31 @@ pub fn form_token(server: &Server, path: &str) -> String {
 }
 
 /// POSTs a hand-built multipart body; returns (status, body).
+/// Percent-encodes `s` for a form body (everything but the unreserved characters).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Posts a follow-up from the inbox of the session with `cookie`; returns status and page.
+pub fn post_followup(server: &Server, lang: &str, cookie: &str, mp: Multipart) -> (u16, String) {
+    let (ct, body) = mp.finish();
+    let r = client()
+        .post(server.url(&format!("/{lang}/inbox/submit")))
+        .header("cookie", cookie)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
 pub fn post_multipart(server: &Server, path: &str, mp: Multipart) -> (u16, String) {
     let (ct, body) = mp.finish();
     let r = client()
