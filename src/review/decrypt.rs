@@ -22,7 +22,7 @@
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -373,16 +373,23 @@ impl<'p> PrefetchReader<'p> {
     }
 }
 
-impl Read for PrefetchReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl BufRead for PrefetchReader<'_> {
+    /// The rest of the current buffer, or the next one from the reading thread; empty at the
+    /// end. age reads its chunks straight from here, so the ciphertext is copied once on this
+    /// side (into age's chunk), not through a second buffer.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.at == self.current.len() {
             let Some(rx) = self.rx.as_ref() else {
-                return Ok(0);
+                self.current.clear();
+                self.at = 0;
+                return Ok(&[]);
             };
             match rx.recv() {
                 Ok(Ok(buf)) if buf.is_empty() => {
                     self.rx = None;
-                    return Ok(0);
+                    self.current.clear();
+                    self.at = 0;
+                    return Ok(&[]);
                 }
                 Ok(Ok(buf)) => {
                     let old = std::mem::replace(&mut self.current, buf);
@@ -393,10 +400,22 @@ impl Read for PrefetchReader<'_> {
                 Err(_) => return Err(io::Error::other("the reading thread stopped")),
             }
         }
-        let n = out.len().min(self.current.len() - self.at);
-        out[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        Ok(&self.current[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.current.len() - self.at);
         self.at += n;
         (self.progress)(n as u64);
+    }
+}
+
+impl Read for PrefetchReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = out.len().min(available.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -884,10 +903,8 @@ impl Job<'_> {
         &self,
         name: &str,
         reader: &'r mut PrefetchReader<'p>,
-    ) -> Result<age::stream::StreamReader<BufReader<&'r mut PrefetchReader<'p>>>, DecryptError>
-    {
-        let decryptor = age::Decryptor::new_buffered(BufReader::with_capacity(READ_BUF, reader))
-            .map_err(|e| self.age_err(name, e))?;
+    ) -> Result<age::stream::StreamReader<&'r mut PrefetchReader<'p>>, DecryptError> {
+        let decryptor = age::Decryptor::new_buffered(reader).map_err(|e| self.age_err(name, e))?;
         decryptor
             .decrypt(self.identity.age_identities())
             .map_err(|e| self.age_err(name, e))
