@@ -213,14 +213,7 @@ fn nothing_in_the_data_folder_is_born_after_the_start_and_every_time_shows_midni
             .file("more.txt", &random_bytes(3000)),
     );
     assert_eq!(status, 200);
-    let reply_id = inbox
-        .split("id=\"reply-")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let reply_id = first_reply_id(&inbox);
     let del = format!("/en/inbox/replies/{reply_id}/delete");
     assert_eq!(
         post_form(&server, &del, &cookie, &token_in(&inbox, &del)).status(),

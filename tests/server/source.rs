@@ -29,43 +29,9 @@ fn first_submission(server: &Server, message: &str) -> String {
     codename_of(&page)
 }
 
-/// Logs in; returns the session cookie (name=value) or None, and the page on failure.
+/// Logs in on the English pages ([`login_in`]).
 pub(crate) fn login(server: &Server, codename: &str) -> (Option<String>, String) {
-    let token = form_token(server, "/en/login");
-    let r = client()
-        .post(server.url("/en/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "token={}&codename={}",
-            urlencode(&token),
-            urlencode(codename)
-        ))
-        .send()
-        .unwrap();
-    if r.status() == 303 {
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            cookie.contains("HttpOnly")
-                && cookie.contains("SameSite=Strict")
-                && cookie.contains("Path=/"),
-            "{cookie}"
-        );
-        assert_eq!(r.headers().get("location").unwrap(), "/en/inbox");
-        return (
-            Some(cookie.split(';').next().unwrap().to_owned()),
-            String::new(),
-        );
-    }
-    let status = r.status();
-    let body = r.text().unwrap();
-    assert_eq!(status, 200, "{body}");
-    (None, body)
+    login_in(server, "en", codename)
 }
 
 pub(crate) fn get_with(server: &Server, path: &str, cookie: &str) -> reqwest::blocking::Response {
@@ -206,14 +172,7 @@ fn the_whole_loop_codename_reply_login_followup() {
     assert_eq!(env2["message"], "the date was in March");
 
     // Delete the reply, then log out.
-    let reply_id = inbox
-        .split("id=\"reply-")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let reply_id = first_reply_id(&inbox);
     let del = format!("/en/inbox/replies/{reply_id}/delete");
     let r = post_form(&server, &del, &cookie, &token_in(&inbox, &del));
     assert_eq!(r.status(), 303);
@@ -340,14 +299,7 @@ fn bad_codenames_are_refused_alike_and_sources_are_isolated() {
     import(&server, &write_reply(&server, &sub_b, "for B", "rb"));
     let inbox_b = get_with(&server, "/en/inbox", &cookie_b).text().unwrap();
     assert!(inbox_b.contains("for B") && !inbox_b.contains("for A only"));
-    let own_id = inbox_b
-        .split("id=\"reply-")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let own_id = first_reply_id(&inbox_b);
     let own_token = token_in(&inbox_b, &format!("/en/inbox/replies/{own_id}/delete"));
     let r = post_form(
         &server,

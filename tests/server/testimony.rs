@@ -25,21 +25,7 @@ fn first_submission(server: &Server, lang: &str, mp: Multipart) -> String {
 
 /// Logs in on the `lang` pages; returns the session cookie.
 fn login(server: &Server, lang: &str, codename: &str) -> String {
-    let path = format!("/{lang}/login");
-    let token = form_token(server, &path);
-    let r = client()
-        .post(server.url(&path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "token={}&codename={}",
-            urlencode(&token),
-            urlencode(codename)
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 303, "login failed");
-    let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
+    login_in(server, lang, codename).0.expect("login failed")
 }
 
 /// The element that starts with `marker`, up to its closing tag.

@@ -391,6 +391,62 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// Logs in on the `lang` pages; returns the session cookie (name=value) or None, and the
+/// page on failure.
+pub fn login_in(server: &Server, lang: &str, codename: &str) -> (Option<String>, String) {
+    let path = format!("/{lang}/login");
+    let token = form_token(server, &path);
+    let r = client()
+        .post(server.url(&path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "token={}&codename={}",
+            urlencode(&token),
+            urlencode(codename)
+        ))
+        .send()
+        .unwrap();
+    if r.status() == 303 {
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            cookie.contains("HttpOnly")
+                && cookie.contains("SameSite=Strict")
+                && cookie.contains("Path=/"),
+            "{cookie}"
+        );
+        assert_eq!(
+            r.headers().get("location").unwrap().to_str().unwrap(),
+            format!("/{lang}/inbox")
+        );
+        return (
+            Some(cookie.split(';').next().unwrap().to_owned()),
+            String::new(),
+        );
+    }
+    let status = r.status();
+    let body = r.text().unwrap();
+    assert_eq!(status, 200, "{body}");
+    (None, body)
+}
+
+/// The id of the first reply shown on an inbox page.
+pub fn first_reply_id(inbox: &str) -> String {
+    inbox
+        .split("id=\"reply-")
+        .nth(1)
+        .expect("the inbox shows a reply")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 /// Posts a follow-up from the inbox of the session with `cookie`; returns status and page.
 pub fn post_followup(server: &Server, lang: &str, cookie: &str, mp: Multipart) -> (u16, String) {
     let (ct, body) = mp.finish();
